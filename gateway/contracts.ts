@@ -1,0 +1,88 @@
+import type { CompiledPolicy, Reservation } from "../sdk/index.ts";
+
+/**
+ * The seams between the gateway's parts. The proxy depends only on these interfaces, so it can be
+ * driven by the SQLite store, by PostgreSQL + Redis, or by plain fakes in a test.
+ */
+
+/** An upstream as the proxy needs it: credentials already decrypted, never logged. */
+export type UpstreamTransport =
+  | { type: "streamable-http"; url: string; headers: Record<string, string> }
+  | { type: "stdio"; command: string; args: string[]; env: Record<string, string>; cwd?: string };
+
+export interface ServerTarget {
+  name: string;
+  /** Bumped on every change; the proxy restarts a stdio child or re-dials when it changes. */
+  version: number;
+  transport: UpstreamTransport;
+  timeoutMs: number;
+}
+
+export interface GrantIdentity {
+  name: string;
+  server: string;
+  policy: string | null;
+  /** Epoch ms, or null for no expiry. */
+  expiresAt: number | null;
+}
+
+export interface ActivePolicy {
+  name: string;
+  version: number;
+  compiled: CompiledPolicy;
+}
+
+/**
+ * What the proxy reads on every request: an in-memory view kept current by the store, so a revocation
+ * or a policy edit applies on the next request without a database round trip.
+ */
+export interface RuntimeView {
+  /** The grant whose token hashes to this value, or undefined (unknown or revoked). */
+  grantByTokenHash(sha256Hex: string): GrantIdentity | undefined;
+  server(name: string): ServerTarget | undefined;
+  policy(name: string): ActivePolicy | undefined;
+}
+
+export type ReserveResult =
+  | { ok: true }
+  /** A counter was full; nothing was taken. */
+  | { ok: false; full: Reservation }
+  /** The counter backend could not be reached; nothing was taken. Calls fail closed. */
+  | { ok: false; unavailable: string };
+
+/** Limit counters. `reserve` is all-or-nothing and exact under concurrency; `release` undoes it. */
+export interface CounterStore {
+  reserve(reservations: readonly Reservation[]): Promise<ReserveResult>;
+  release(reservations: readonly Reservation[]): Promise<void>;
+}
+
+/** One decision (DESIGN.md section 5). Argument keys only; never values or tokens. */
+export interface AuditEntry {
+  time: string;
+  requestId: string;
+  grant: string;
+  server: string;
+  method: string;
+  tool: string | null;
+  decision: "allow" | "deny";
+  rule: string;
+  message: string;
+  policy: string | null;
+  policyVersion: number | null;
+  argumentKeys: string[];
+  upstreamStatus: number | null;
+  latencyMs: number;
+}
+
+/** Writes audit rows off the call path (buffered); never throws into the caller. */
+export interface AuditSink {
+  write(entry: AuditEntry): void;
+}
+
+/** What the proxy reports for Prometheus; the serve process implements it with prom-client. */
+export interface ProxyMetrics {
+  decision(effect: "allow" | "deny", rule: string, server: string): void;
+  /** Gateway-added latency of one request (seconds), by JSON-RPC method. */
+  latency(method: string, seconds: number): void;
+  upstreamError(server: string, kind: "timeout" | "connect" | "protocol" | "status" | "crash"): void;
+}

@@ -1,0 +1,32 @@
+/** toolgate/sdk: the contract shared by the provider, the gateway and the CLI. Imports nothing of ours. */
+export { ToolgateError, type ErrorCode } from "./errors.ts";
+export { type Issue, toPointer, joinPointer } from "./issues.ts";
+export {
+  PolicyDocumentSchema,
+  type PolicyDocument,
+  type PolicyDocumentInput,
+  type ToolRules,
+  type Limit,
+  type Scope,
+  type Predicate,
+  type FlatPredicate,
+  type GroupPredicate,
+  SCOPES,
+} from "./policy/schema.ts";
+export { OPERATORS, type Operator } from "./policy/operators.ts";
+export { validatePolicy, parsePolicy, type ValidationResult } from "./policy/validate.ts";
+export {
+  compilePolicy,
+  limitDenial,
+  limitDeniedMessage,
+  NO_POLICY_DECISION,
+  type CompiledPolicy,
+  type CompileOptions,
+  type Decision,
+  type DecideInput,
+  type Reservation,
+  type TraceStep,
+} from "./policy/compile.ts";
+export { RULE_NO_POLICY, RULE_HIDDEN, RULE_DEFAULT_DENY, RULE_ALLOWED } from "./policy/rule-id.ts";
+export { windowLength, windowStart } from "./policy/window.ts";
+export { parsePolicyText, readPolicyFile } from "./policy/file.ts";

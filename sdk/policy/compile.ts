@@ -1,0 +1,218 @@
+import type { FlatPredicate, Limit, PolicyDocument, Predicate, Scope } from "./schema.ts";
+import { compilePredicate, describePredicate, type Test } from "./predicate.ts";
+import { allToolsLimitRuleId, predicateRuleId, RULE_ALLOWED, RULE_DEFAULT_DENY, RULE_HIDDEN, RULE_NO_POLICY, toolLimitRuleId } from "./rule-id.ts";
+import { windowLength, windowStart } from "./window.ts";
+
+/** What a call is decided on. `now` is epoch milliseconds (or a Date); it picks the limit windows. */
+export interface DecideInput {
+  tool: string;
+  args?: unknown;
+  grant: string;
+  server: string;
+  now?: number | Date;
+}
+
+/**
+ * One counter slot a call must fit in. The caller reserves every reservation of a decision at once
+ * (all-or-nothing) before forwarding, and rolls them back when the upstream call fails.
+ */
+export interface Reservation {
+  /** Identity of the counter slot: scope and its id, tool (or all_tools), counter name, window start. */
+  key: string;
+  counter: string;
+  max: number;
+  window: string;
+  scope: Scope;
+  windowStart: number;
+  /** When this window ends and the counter starts again from zero (epoch ms). */
+  resetAt: number;
+  /** Rule ID reported when this counter is full. */
+  rule: string;
+}
+
+export type Decision =
+  | { effect: "allow"; rule: ""; message: ""; reservations: readonly Reservation[] }
+  | { effect: "deny"; rule: string; message: string; reservations: readonly Reservation[] };
+
+/** A step `explain` reports: the rule looked at and what came of it. */
+export interface TraceStep {
+  rule: string;
+  outcome: "pass" | "deny" | "reserve";
+  detail: string;
+}
+
+export interface CompiledPolicy {
+  /** Decides one `tools/call`. Pure: limits come back as reservations for the caller to take. */
+  decide(input: DecideInput): Decision;
+  /** `decide`, plus every rule it walked, in order. Slower; for `toolgate policy explain`. */
+  explain(input: DecideInput): { decision: Decision; steps: TraceStep[] };
+  /** The tools of a `tools/list` result this policy could ever allow (hidden and never-allowed ones removed). */
+  filterTools<T extends { name: string }>(tools: readonly T[]): T[];
+  /** Whether some call to `tool` could be allowed. */
+  couldAllow(tool: string): boolean;
+}
+
+export interface CompileOptions {
+  /** The policy's name, the id of `scope: "policy"` counters. */
+  name?: string;
+}
+
+interface CompiledRule {
+  rule: string;
+  message: string;
+  test: Test;
+  detail: string;
+}
+
+interface CompiledLimit extends Limit {
+  rule: string;
+  scope: Scope;
+  windowMs: number;
+  /** `tools/<name>` or `all_tools`: which calls share the counter. */
+  target: string;
+}
+
+interface ToolPlan {
+  require: CompiledRule[];
+  denyIf: CompiledRule[];
+  limits: CompiledLimit[];
+  /** False when a `deny_if` always holds or a `require` never can. */
+  allowable: boolean;
+}
+
+/** The decision for a grant without a policy: every call is denied. */
+export const NO_POLICY_DECISION: Decision = Object.freeze({
+  effect: "deny",
+  rule: RULE_NO_POLICY,
+  message: "No policy is attached to this grant, so every call is denied.",
+  reservations: Object.freeze([]) as readonly Reservation[],
+});
+
+const NO_RESERVATIONS: readonly Reservation[] = Object.freeze([]);
+const ALLOW_WITHOUT_LIMITS: Decision = Object.freeze({ effect: "allow", rule: RULE_ALLOWED, message: RULE_ALLOWED, reservations: NO_RESERVATIONS });
+
+/**
+ * Compiles a validated document (see `validatePolicy`) into a decision function. Decision order:
+ * hidden → default deny → require → deny_if → limits. Compile once per policy version; `decide` then
+ * does one map lookup and runs only the called tool's predicates.
+ *
+ * @example
+ * const policy = compilePolicy(parsePolicy(json), { name: "support" });
+ * const d = policy.decide({ tool: "refund", args: { amount: 50 }, grant: "alice", server: "stripe" });
+ */
+export function compilePolicy(document: PolicyDocument, options: CompileOptions = {}): CompiledPolicy {
+  const policyName = options.name ?? "";
+  const hideAll = document.hide?.includes("*") ?? false;
+  const hidden = new Set(document.hide ?? []);
+  const defaultAllow = document.default === "allow";
+  const allTools = (document.all_tools?.limits ?? []).map((l) => compileLimit(l, allToolsLimitRuleId(l.counter), "all_tools"));
+  const plans = new Map<string, ToolPlan>();
+  for (const [tool, rules] of Object.entries(document.tools ?? {})) {
+    const require = (rules.require ?? []).map((p, i) => compileRule(tool, "require", p, i));
+    const denyIf = (rules.deny_if ?? []).map((p, i) => compileRule(tool, "deny_if", p, i));
+    const limits = (rules.limits ?? []).map((l) => compileLimit(l, toolLimitRuleId(tool, l.counter), `tools/${tool}`));
+    const allowable =
+      !(rules.deny_if ?? []).some((p) => "conditions" in p && p.conditions.length === 0) &&
+      !(rules.require ?? []).some((p) => flatOrGroup(p).some((c) => (c.op === "in" && c.value.length === 0)));
+    plans.set(tool, { require, denyIf, limits, allowable });
+  }
+  const unlistedPlan: ToolPlan = { require: [], denyIf: [], limits: [], allowable: true };
+
+  function isHidden(tool: string): boolean {
+    return hideAll || hidden.has(tool);
+  }
+
+  function couldAllow(tool: string): boolean {
+    if (isHidden(tool)) return false;
+    const plan = plans.get(tool);
+    return plan ? plan.allowable : defaultAllow;
+  }
+
+  function evaluate(input: DecideInput, trace?: TraceStep[]): Decision {
+    const tool = input.tool;
+    if (isHidden(tool)) return deny(RULE_HIDDEN, `Tool "${tool}" is hidden by policy`, trace);
+    trace?.push({ rule: RULE_HIDDEN, outcome: "pass", detail: `"${tool}" is not hidden` });
+    const plan = plans.get(tool);
+    if (plan === undefined && !defaultAllow) return deny(RULE_DEFAULT_DENY, `Tool "${tool}" is not permitted by policy`, trace);
+    trace?.push({ rule: RULE_DEFAULT_DENY, outcome: "pass", detail: plan ? `"${tool}" is listed under tools` : `default is allow` });
+    const p = plan ?? unlistedPlan;
+    const args = input.args ?? {};
+    for (const r of p.require) {
+      if (!r.test(args)) return deny(r.rule, r.message, trace, r.detail);
+      trace?.push({ rule: r.rule, outcome: "pass", detail: `holds: ${r.detail}` });
+    }
+    for (const r of p.denyIf) {
+      if (r.test(args)) return deny(r.rule, r.message, trace, r.detail);
+      trace?.push({ rule: r.rule, outcome: "pass", detail: `does not hold: ${r.detail}` });
+    }
+    const count = p.limits.length + allTools.length;
+    if (count === 0) return ALLOW_WITHOUT_LIMITS;
+    const now = input.now === undefined ? Date.now() : typeof input.now === "number" ? input.now : input.now.getTime();
+    const reservations = new Array<Reservation>(count);
+    let i = 0;
+    for (const l of p.limits) reservations[i++] = reserve(l, input, now, policyName);
+    for (const l of allTools) reservations[i++] = reserve(l, input, now, policyName);
+    if (trace) for (const r of reservations) trace.push({ rule: r.rule, outcome: "reserve", detail: `1 of ${r.max} per ${r.window} (${r.scope} scope; window resets ${new Date(r.resetAt).toISOString()})` });
+    return { effect: "allow", rule: RULE_ALLOWED, message: RULE_ALLOWED, reservations };
+  }
+
+  return {
+    decide: (input) => evaluate(input),
+    explain(input) {
+      const steps: TraceStep[] = [];
+      const decision = evaluate(input, steps);
+      return { decision, steps };
+    },
+    filterTools: (tools) => tools.filter((t) => couldAllow(t.name)),
+    couldAllow,
+  };
+}
+
+function deny(rule: string, message: string, trace: TraceStep[] | undefined, detail = message): Decision {
+  trace?.push({ rule, outcome: "deny", detail });
+  return { effect: "deny", rule, message, reservations: NO_RESERVATIONS };
+}
+
+function flatOrGroup(p: Predicate): readonly FlatPredicate[] {
+  return "conditions" in p ? p.conditions : [p];
+}
+
+function compileRule(tool: string, list: "require" | "deny_if", predicate: Predicate, index: number): CompiledRule {
+  const conditions = flatOrGroup(predicate);
+  const tests = conditions.map(compilePredicate);
+  const test: Test = tests.length === 1 ? tests[0]! : (args) => tests.every((t) => t(args));
+  const detail = conditions.length === 0 ? "(no conditions: always)" : conditions.map(describePredicate).join(" and ");
+  const engineMessage = list === "require" ? `Call to "${tool}" requires ${detail}` : `Call to "${tool}" denied because ${detail}`;
+  return { rule: predicateRuleId(tool, list, predicate, index), message: predicate.on_deny ?? engineMessage, test, detail };
+}
+
+function compileLimit(limit: Limit, rule: string, target: string): CompiledLimit {
+  return { ...limit, rule, scope: limit.scope ?? "grant", windowMs: windowLength(limit.window)!, target };
+}
+
+const SEP = "\u001f";
+
+function reserve(l: CompiledLimit, input: DecideInput, now: number, policyName: string): Reservation {
+  const start = windowStart(now, l.windowMs);
+  const scopeId = l.scope === "grant" ? input.grant : l.scope === "server" ? input.server : l.scope === "policy" ? policyName : "";
+  return {
+    key: l.scope + SEP + scopeId + SEP + l.target + SEP + l.counter + SEP + start,
+    counter: l.counter,
+    max: l.max,
+    window: l.window,
+    scope: l.scope,
+    windowStart: start,
+    resetAt: start + l.windowMs,
+    rule: l.rule,
+  };
+}
+
+/** The denial message for a reservation that did not fit: says when the window resets. */
+export function limitDeniedMessage(r: Reservation): string {
+  return `Rate limit reached: at most ${r.max} call${r.max === 1 ? "" : "s"} per ${r.window} (counter "${r.counter}", ${r.scope} scope). The window resets at ${new Date(r.resetAt).toISOString()}.`;
+}
+
+/** The decision for a call whose reservation `r` did not fit. */
+export function limitDenial(r: Reservation): Decision {
+  return { effect: "deny", rule: r.rule, message: limitDeniedMessage(r), reservations: NO_RESERVATIONS };
+}

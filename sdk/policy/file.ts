@@ -1,0 +1,28 @@
+import { readFile } from "node:fs/promises";
+import { parseDocument } from "yaml";
+import { ToolgateError } from "../errors.ts";
+
+/**
+ * Parses policy text written as JSON or YAML (YAML 1.2, so JSON is read as-is). Duplicate keys are an
+ * error rather than "last one wins", so a reviewed file means exactly what it says.
+ */
+export function parsePolicyText(text: string, source = "<input>"): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const where = first.linePos?.[0] ? `:${first.linePos[0].line}:${first.linePos[0].col}` : "";
+    throw new ToolgateError("parse_error", `${source}${where}: ${first.message.split("\n")[0]}`);
+  }
+  return doc.toJS({ maxAliasCount: 100 });
+}
+
+/** Reads and parses a JSON or YAML policy file (not yet validated: see `validatePolicy`). */
+export async function readPolicyFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new ToolgateError("not_found", `${path}: cannot read file (${(error as NodeJS.ErrnoException).code ?? "error"})`, { cause: error });
+  }
+  return parsePolicyText(text, path);
+}

@@ -1,0 +1,28 @@
+import type { FlatPredicate, Predicate } from "./schema.ts";
+
+/**
+ * Decision rule IDs, as PolicyLayer writes them in its logs: `(no policy)`, `(hidden)`, `(default deny)`,
+ * JSON pointers into the document for rules, and `""` for an allowed call. A flat predicate is named by
+ * `<path>-<op>` (`/tools/create_charge/deny_if/args.amount-gt`); a group predicate, which has no single
+ * path, by its index in the list (`/tools/create_charge/deny_if/0`). Tool and counter names are escaped
+ * as JSON-pointer segments (`~` → `~0`, `/` → `~1`).
+ */
+export const RULE_NO_POLICY = "(no policy)";
+export const RULE_HIDDEN = "(hidden)";
+export const RULE_DEFAULT_DENY = "(default deny)";
+export const RULE_ALLOWED = "";
+
+const segment = (s: string) => s.replaceAll("~", "~0").replaceAll("/", "~1");
+
+export function predicateRuleId(tool: string, list: "require" | "deny_if", predicate: Predicate, index: number): string {
+  const name = "conditions" in predicate ? String(index) : `${(predicate as FlatPredicate).path}-${(predicate as FlatPredicate).op}`;
+  return `/tools/${segment(tool)}/${list}/${segment(name)}`;
+}
+
+export function toolLimitRuleId(tool: string, counter: string): string {
+  return `/tools/${segment(tool)}/limits/${segment(counter)}`;
+}
+
+export function allToolsLimitRuleId(counter: string): string {
+  return `/all_tools/limits/${segment(counter)}`;
+}

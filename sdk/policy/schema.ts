@@ -1,0 +1,174 @@
+import { z } from "zod";
+import { OPERATORS, type Operator } from "./operators.ts";
+import { WINDOW_PATTERN, windowLength } from "./window.ts";
+import { regexProblem } from "./regex.ts";
+
+/**
+ * The policy document: PolicyLayer's hosted v1 JSON, plus additive extensions (duration windows and the
+ * `server`, `policy` and `global` scopes). A PolicyLayer document is valid here and means the same.
+ * This schema is the single source of the TypeScript types and of `sdk/schema/policy.schema.json`;
+ * checks that need the whole document (duplicates, dead rules) live in `validate.ts`.
+ */
+
+const got = (input: unknown) => (input === undefined ? "it is missing" : `got ${JSON.stringify(input)}`);
+
+const PATH_PATTERN = /^args(\.[^.]+)+$/;
+
+const ArgumentPath = z
+  .string({ error: (i) => `path must be a string like "args.amount", ${got(i.input)}` })
+  .regex(PATH_PATTERN, {
+    error: (i) => `path must start with "args." and name an argument, e.g. "args.amount", ${got(i.input)}`,
+  })
+  .meta({ description: 'Dotted path into the call arguments; numeric segments index arrays ("args.items.0.sku").' });
+
+const OnDeny = z
+  .string({ error: (i) => `on_deny must be a string, ${got(i.input)}` })
+  .min(1, { error: "on_deny must not be empty" })
+  .meta({ description: "Message returned to the agent when this rule denies the call." });
+
+const JsonValue = z.json();
+
+function needsValue<T extends z.ZodType>(op: Operator, what: string, schema: T) {
+  return schema.meta({ description: `${what} (required by "${op}")` });
+}
+
+const numeric = (op: Operator) =>
+  needsValue(op, "A number", z.number({ error: (i) => `operator "${op}" requires a numeric value, ${got(i.input)}` }));
+const list = (op: Operator) =>
+  needsValue(op, "A list of values", z.array(JsonValue, { error: (i) => `operator "${op}" requires a list value, ${got(i.input)}` }));
+const anyValue = (op: Operator) =>
+  needsValue(op, "Any JSON value", z.custom<z.core.util.JSONType>((v) => v !== undefined, { error: `operator "${op}" requires a value` }).pipe(JsonValue));
+
+const RegexValue = z
+  .string({ error: (i) => `regex value must be a string, ${got(i.input)}` })
+  .superRefine((pattern, ctx) => {
+    const problem = regexProblem(pattern);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .meta({ description: "A JavaScript regular expression (unicode mode, unanchored unless you anchor it)." });
+
+function flat<Op extends Operator, V extends z.ZodType>(op: Op, value: V) {
+  return z.strictObject({ path: ArgumentPath, op: z.literal(op), value, on_deny: OnDeny.optional() });
+}
+
+/** `{path, op, value, on_deny?}`: one condition on one argument. */
+export const FlatPredicateSchema = z.discriminatedUnion(
+  "op",
+  [
+    flat("eq", anyValue("eq")),
+    flat("neq", anyValue("neq")),
+    flat("in", list("in")),
+    flat("not_in", list("not_in")),
+    flat("lt", numeric("lt")),
+    flat("lte", numeric("lte")),
+    flat("gt", numeric("gt")),
+    flat("gte", numeric("gte")),
+    flat("regex", RegexValue),
+    flat("contains", anyValue("contains")),
+    flat(
+      "exists",
+      z
+        .boolean({ error: (i) => `operator "exists" requires a boolean value, ${got(i.input)}` })
+        .optional()
+        .meta({ description: "true (the default): the argument is present and not null; false: it is absent or null." }),
+    ),
+  ],
+  {
+    error: (i) => {
+      const op = (i.input as { op?: unknown } | undefined)?.op;
+      return op === undefined
+        ? `op is required; expected one of ${OPERATORS.join(", ")}`
+        : `unknown operator ${JSON.stringify(op)}; expected one of ${OPERATORS.join(", ")}`;
+    },
+  },
+);
+
+/** `{conditions: [...], on_deny?}`: all conditions must hold (AND). Empty `conditions` always holds. */
+export const GroupPredicateSchema = z.strictObject({
+  conditions: z.array(FlatPredicateSchema, { error: (i) => `conditions must be a list of predicates, ${got(i.input)}` }),
+  on_deny: OnDeny.optional(),
+});
+
+export const PredicateSchema = z.union([GroupPredicateSchema, FlatPredicateSchema]);
+
+export const SCOPES = ["grant", "server", "policy", "global"] as const;
+
+export const LimitSchema = z.strictObject({
+  counter: z
+    .string({ error: (i) => `counter must be a string, ${got(i.input)}` })
+    .min(1, { error: "counter must not be empty" })
+    .meta({ description: "Name of the counter; unique within one limits array. Part of the rule ID." }),
+  window: z
+    .string({ error: (i) => `window must be a string, ${got(i.input)}` })
+    .regex(WINDOW_PATTERN, { error: (i) => windowMessage(i.input) })
+    .refine((w) => windowLength(w) !== undefined, { error: (i) => windowMessage(i.input) })
+    .meta({ description: '"minute", "hour" or "day" (UTC-aligned), or a duration such as "30s", "15m", "6h", "2d" (epoch-aligned, at most 366d).' }),
+  max: z
+    .number({ error: (i) => `max must be a positive integer, ${got(i.input)}` })
+    .int({ error: (i) => `max must be a positive integer, ${got(i.input)}` })
+    .positive({ error: (i) => `max must be a positive integer, ${got(i.input)}` })
+    .max(Number.MAX_SAFE_INTEGER, { error: "max is too large" })
+    .meta({ description: "Most calls admitted per window." }),
+  scope: z
+    .enum(SCOPES, { error: (i) => `scope must be one of "grant", "server", "policy", "global", ${got(i.input)}` })
+    .optional()
+    .meta({ description: 'Who shares the counter: one grant (default), every grant of the server, every grant using the policy, or everyone.' }),
+});
+
+function windowMessage(input: unknown): string {
+  return `window must be "minute", "hour", "day" or a duration like "30s", "15m", "6h", "2d" (at most 366d), ${got(input)}`;
+}
+
+const Limits = z.array(LimitSchema, { error: (i) => `limits must be a list, ${got(i.input)}` });
+const Predicates = (name: string) =>
+  z.array(PredicateSchema, { error: (i) => `${name} must be a list of predicates, ${got(i.input)}` });
+
+export const ToolRulesSchema = z.strictObject({
+  require: Predicates("require").optional().meta({ description: "Every predicate must hold, or the call is denied." }),
+  deny_if: Predicates("deny_if").optional().meta({ description: "The call is denied when any predicate holds." }),
+  limits: Limits.optional().meta({ description: "Counters this tool's calls must fit in." }),
+});
+
+export const PolicyDocumentSchema = z
+  .strictObject({
+    $schema: z.string().optional().meta({ description: "Optional: a URL or path of this JSON Schema, for editors." }),
+    version: z.literal("1", { error: (i) => `version must be "1", ${got(i.input)}` }),
+    default: z.enum(["allow", "deny"], { error: (i) => `default must be "allow" or "deny", ${got(i.input)}` }),
+    hide: z
+      .array(
+        z.string({ error: (i) => `hide entries must be tool names, ${got(i.input)}` }).min(1, { error: "hide entry must not be empty" }),
+        { error: (i) => `hide must be a list of tool names, ${got(i.input)}` },
+      )
+      .optional()
+      .meta({ description: 'Tools removed from tools/list and denied when called. "*" hides every tool.' }),
+    all_tools: z
+      .strictObject({ limits: Limits.optional() }, { error: (i) => `all_tools must be an object, ${got(i.input)}` })
+      .optional(),
+    tools: z
+      .record(
+        z.string().min(1, { error: "tool name must not be empty" }),
+        ToolRulesSchema,
+        { error: (i) => `tools must be an object of tool name to rules, ${got(i.input)}` },
+      )
+      .optional(),
+  }, { error: (i) => `a policy document must be a JSON object, ${got(i.input)}` })
+  .meta({ title: "Toolgate policy document", description: "PolicyLayer-compatible v1 policy for MCP tool calls." });
+
+export type PolicyDocument = z.output<typeof PolicyDocumentSchema>;
+export type PolicyDocumentInput = z.input<typeof PolicyDocumentSchema>;
+export type ToolRules = z.output<typeof ToolRulesSchema>;
+export type Limit = z.output<typeof LimitSchema>;
+export type Scope = (typeof SCOPES)[number];
+export type FlatPredicate = z.output<typeof FlatPredicateSchema>;
+export type GroupPredicate = z.output<typeof GroupPredicateSchema>;
+export type Predicate = z.output<typeof PredicateSchema>;
+
+/** Keys allowed on each kind of object, for "did you mean" hints. */
+export const KEYS = {
+  document: ["$schema", "version", "default", "hide", "all_tools", "tools"],
+  allTools: ["limits"],
+  tool: ["require", "deny_if", "limits"],
+  limit: ["counter", "window", "max", "scope"],
+  flat: ["path", "op", "value", "on_deny"],
+  group: ["conditions", "on_deny"],
+} as const;
