@@ -30,3 +30,5 @@ export {
 export { RULE_NO_POLICY, RULE_HIDDEN, RULE_DEFAULT_DENY, RULE_ALLOWED } from "./policy/rule-id.ts";
 export { windowLength, windowStart } from "./policy/window.ts";
 export { parsePolicyText, readPolicyFile } from "./policy/file.ts";
+export { policyJsonSchema, policyJsonSchemaText, POLICY_SCHEMA_ID } from "./policy/json-schema.ts";
+export { diffPolicies, type PolicyChange } from "./policy/diff.ts";

@@ -11,7 +11,8 @@ export function parsePolicyText(text: string, source = "<input>"): unknown {
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const where = first.linePos?.[0] ? `:${first.linePos[0].line}:${first.linePos[0].col}` : "";
-    throw new ToolgateError("parse_error", `${source}${where}: ${first.message.split("\n")[0]}`);
+    const message = first.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw new ToolgateError("parse_error", `${source}${where}: ${message}`);
   }
   return doc.toJS({ maxAliasCount: 100 });
 }

@@ -14,7 +14,7 @@ const got = (input: unknown) => (input === undefined ? "it is missing" : `got ${
 
 const PATH_PATTERN = /^args(\.[^.]+)+$/;
 
-const ArgumentPath = z
+export const ArgumentPath = z
   .string({ error: (i) => `path must be a string like "args.amount", ${got(i.input)}` })
   .regex(PATH_PATTERN, {
     error: (i) => `path must start with "args." and name an argument, e.g. "args.amount", ${got(i.input)}`,

@@ -1,4 +1,5 @@
-import { PolicyDocumentSchema, KEYS, type PolicyDocument } from "./schema.ts";
+import { ArgumentPath, PolicyDocumentSchema, KEYS, type PolicyDocument } from "./schema.ts";
+import { OPERATORS } from "./operators.ts";
 import { type Issue, toPointer, zodIssues } from "../issues.ts";
 import { ToolgateError } from "../errors.ts";
 
@@ -109,6 +110,11 @@ function checkPredicates(list: unknown, at: PropertyKey[], kind: "require" | "de
     const conditions = conditionsOf(p);
     conditions.forEach((c, j) => {
       const where = Array.isArray(p.conditions) ? [...at, i, "conditions", j] : [...at, i];
+      if (!(OPERATORS as readonly unknown[]).includes(c.op)) {
+        // zod stops at an unknown operator; still report a bad path so every problem shows at once.
+        const path = ArgumentPath.safeParse(c.path);
+        if (!path.success) errors.push({ path: toPointer([...where, "path"]), message: path.error.issues[0]!.message });
+      }
       if (c.op === "in" && Array.isArray(c.value) && c.value.length === 0) {
         errors.push({ path: toPointer([...where, "value"]), message: kind === "require"
           ? `"in" with an empty list never holds, so every call to this tool would be denied; use deny_if with empty conditions to deny outright`

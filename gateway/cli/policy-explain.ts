@@ -1,0 +1,36 @@
+import { parseArgs } from "node:util";
+import { compilePolicy, limitDeniedMessage, ToolgateError } from "../../sdk/index.ts";
+import type { CommandIO } from "./main.ts";
+import { loadPolicy } from "./policy-command.ts";
+import { parseJsonOption, parseTimeOption } from "./options.ts";
+
+/** `toolgate policy explain <file> --tool T --args '<json>'`: the decision for one call and the rules walked. */
+export async function explainCommand(argv: string[], io: CommandIO): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      tool: { type: "string" },
+      args: { type: "string", default: "{}" },
+      grant: { type: "string", default: "example-grant" },
+      server: { type: "string", default: "example-server" },
+      now: { type: "string" },
+    },
+  });
+  const [file] = positionals;
+  if (!file || positionals.length > 1) throw new ToolgateError("invalid_input", "explain needs exactly one policy file");
+  if (!values.tool) throw new ToolgateError("invalid_input", "explain needs --tool <name>");
+  const args = parseJsonOption("--args", values.args);
+  const now = values.now === undefined ? Date.now() : parseTimeOption("--now", values.now);
+  const policy = compilePolicy(await loadPolicy(file));
+  const { decision, steps } = policy.explain({ tool: values.tool, args, grant: values.grant, server: values.server, now });
+  io.stdout(`decision: ${decision.effect.toUpperCase()}\n`);
+  if (decision.effect === "deny") io.stdout(`rule: ${decision.rule}\nmessage: [POLICY DENIED] ${decision.message}\n`);
+  io.stdout(`rules walked:\n`);
+  for (const s of steps) io.stdout(`  ${s.outcome.padEnd(7)} ${s.rule || "(allowed)"}  ${s.detail}\n`);
+  if (decision.effect === "allow" && decision.reservations.length > 0) {
+    io.stdout(`when a counter is full the call is denied with, e.g.:\n  ${decision.reservations[0]!.rule}: [POLICY DENIED] ${limitDeniedMessage(decision.reservations[0]!)}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,179 @@
+import type { FlatPredicate, Limit, PolicyDocument, Predicate, ToolRules } from "./schema.ts";
+import { jsonEqual, describePredicate } from "./predicate.ts";
+import { predicateRuleId } from "./rule-id.ts";
+import { windowLength } from "./window.ts";
+
+/**
+ * A semantic difference between two policies, for pull-request review. `looser` means some call may now be
+ * allowed that was denied before (or a limit admits more); `stricter` the reverse; `neutral` changes only
+ * wording (an `on_deny` message). A change whose direction cannot be known (e.g. a new regex) is reported
+ * as looser, so that a reviewer looks at it.
+ */
+export interface PolicyChange {
+  path: string;
+  direction: "stricter" | "looser" | "neutral";
+  description: string;
+}
+
+type Access = "hidden" | "denied" | "allowed";
+
+const escape = (s: string) => s.replaceAll("~", "~0").replaceAll("/", "~1");
+
+const SCOPE_BREADTH = { grant: 0, server: 1, policy: 1, global: 2 } as const;
+
+/** Compares two valid documents tool by tool, as the gateway would decide calls. */
+export function diffPolicies(before: PolicyDocument, after: PolicyDocument): PolicyChange[] {
+  const changes: PolicyChange[] = [];
+  if (before.default !== after.default) {
+    changes.push({
+      path: "/default",
+      direction: after.default === "allow" ? "looser" : "stricter",
+      description: after.default === "allow" ? "default changed deny → allow: tools not listed under tools are now allowed" : "default changed allow → deny: tools not listed under tools are now denied",
+    });
+  }
+  const hideAllBefore = before.hide?.includes("*") ?? false;
+  const hideAllAfter = after.hide?.includes("*") ?? false;
+  if (hideAllBefore !== hideAllAfter) {
+    changes.push({ path: "/hide", direction: hideAllAfter ? "stricter" : "looser", description: hideAllAfter ? `"*" added to hide: every tool is now hidden` : `"*" removed from hide: tools are no longer all hidden` });
+  }
+  diffLimits(before.all_tools?.limits ?? [], after.all_tools?.limits ?? [], "/all_tools/limits", "every tool", changes);
+
+  const names = new Set([...Object.keys(before.tools ?? {}), ...Object.keys(after.tools ?? {}), ...(before.hide ?? []), ...(after.hide ?? [])]);
+  names.delete("*");
+  for (const tool of [...names].sort()) {
+    const a = access(before, tool);
+    const b = access(after, tool);
+    const path = `/tools/${escape(tool)}`;
+    if (a !== b) {
+      const looser = rank(b) > rank(a);
+      changes.push({ path: b === "hidden" || a === "hidden" ? "/hide" : path, direction: looser ? "looser" : "stricter", description: accessChange(tool, a, b) });
+      continue;
+    }
+    if (b !== "allowed") continue;
+    diffRules(tool, path, rulesOf(before, tool), rulesOf(after, tool), changes);
+  }
+  return changes;
+}
+
+function access(doc: PolicyDocument, tool: string): Access {
+  if (doc.hide?.includes("*") || doc.hide?.includes(tool)) return "hidden";
+  if (doc.tools && Object.hasOwn(doc.tools, tool)) return "allowed";
+  return doc.default === "allow" ? "allowed" : "denied";
+}
+
+const rank = (a: Access) => (a === "hidden" ? 0 : a === "denied" ? 1 : 2);
+
+function accessChange(tool: string, a: Access, b: Access): string {
+  if (b === "hidden") return `"${tool}" is now hidden (was ${a})`;
+  if (a === "hidden") return `"${tool}" is no longer hidden (now ${b === "allowed" ? "allowed, subject to its rules" : "denied"})`;
+  return b === "allowed" ? `"${tool}" is now allowed (subject to its rules); it was denied` : `"${tool}" is now denied; it was allowed`;
+}
+
+function rulesOf(doc: PolicyDocument, tool: string): ToolRules {
+  return (doc.tools && Object.hasOwn(doc.tools, tool) ? doc.tools[tool] : undefined) ?? {};
+}
+
+function diffRules(tool: string, path: string, a: ToolRules, b: ToolRules, changes: PolicyChange[]): void {
+  diffPredicates(tool, "require", a.require ?? [], b.require ?? [], changes);
+  diffPredicates(tool, "deny_if", a.deny_if ?? [], b.deny_if ?? [], changes);
+  diffLimits(a.limits ?? [], b.limits ?? [], `${path}/limits`, `"${tool}"`, changes);
+}
+
+/** Pairs predicates by rule ID (and order among equal IDs), then compares each pair. */
+function diffPredicates(tool: string, list: "require" | "deny_if", a: readonly Predicate[], b: readonly Predicate[], changes: PolicyChange[]): void {
+  const keyed = (ps: readonly Predicate[]) => {
+    const seen = new Map<string, number>();
+    return ps.map((p, i) => {
+      const id = "conditions" in p ? `group:${i}` : predicateRuleId(tool, list, p, i);
+      const n = seen.get(id) ?? 0;
+      seen.set(id, n + 1);
+      return { key: `${id}#${n}`, p, i };
+    });
+  };
+  const before = new Map(keyed(a).map((e) => [e.key, e]));
+  const after = new Map(keyed(b).map((e) => [e.key, e]));
+  const meaning = list === "require" ? "calls must now satisfy" : "calls are now denied when";
+  for (const [key, e] of after) {
+    const ruleId = predicateRuleId(tool, list, e.p, e.i);
+    const old = before.get(key);
+    if (!old) {
+      changes.push({ path: ruleId, direction: "stricter", description: `${list} added: ${meaning} ${words(e.p)}` });
+      continue;
+    }
+    if (jsonEqual(strip(old.p), strip(e.p))) {
+      if (old.p.on_deny !== e.p.on_deny) changes.push({ path: ruleId, direction: "neutral", description: `on_deny message changed` });
+      continue;
+    }
+    changes.push({ path: ruleId, ...predicateChange(list, old.p, e.p) });
+  }
+  for (const [key, e] of before) {
+    if (!after.has(key)) {
+      changes.push({ path: predicateRuleId(tool, list, e.p, e.i), direction: "looser", description: `${list} removed: ${list === "require" ? "calls no longer need" : "calls are no longer denied when"} ${words(e.p)}` });
+    }
+  }
+}
+
+function strip(p: Predicate): unknown {
+  const { on_deny: _ignored, ...rest } = p;
+  return rest;
+}
+
+function words(p: Predicate): string {
+  if ("conditions" in p) return p.conditions.length === 0 ? "(always)" : p.conditions.map(describePredicate).join(" and ");
+  return describePredicate(p);
+}
+
+/** Direction of a changed predicate: known for numeric bounds and lists, otherwise "looser" (review it). */
+function predicateChange(list: "require" | "deny_if", a: Predicate, b: Predicate): Omit<PolicyChange, "path"> {
+  const description = `${list} changed: ${words(a)} → ${words(b)}`;
+  if ("conditions" in a || "conditions" in b) return { direction: "looser", description: `${description} (direction unknown; review)` };
+  const fa = a as FlatPredicate;
+  const fb = b as FlatPredicate;
+  let admitsMore: boolean | undefined;
+  if (typeof fa.value === "number" && typeof fb.value === "number") {
+    const raised = fb.value > fa.value;
+    const holdsMore = fa.op === "lt" || fa.op === "lte" ? raised : !raised;
+    admitsMore = list === "require" ? holdsMore : !holdsMore;
+  } else if ((fa.op === "in" || fa.op === "not_in") && Array.isArray(fa.value) && Array.isArray(fb.value)) {
+    const grew = fb.value.some((v) => !(fa.value as unknown[]).some((w) => jsonEqual(v, w)));
+    const shrank = fa.value.some((v) => !(fb.value as unknown[]).some((w) => jsonEqual(v, w)));
+    if (grew !== shrank) {
+      const holdsMore = fa.op === "in" ? grew : shrank;
+      admitsMore = list === "require" ? holdsMore : !holdsMore;
+    }
+  }
+  if (admitsMore === undefined) return { direction: "looser", description: `${description} (direction unknown; review)` };
+  return { direction: admitsMore ? "looser" : "stricter", description };
+}
+
+function diffLimits(a: readonly Limit[], b: readonly Limit[], base: string, subject: string, changes: PolicyChange[]): void {
+  const before = new Map(a.map((l) => [l.counter, l]));
+  const after = new Map(b.map((l) => [l.counter, l]));
+  for (const [counter, l] of after) {
+    const path = `${base}/${escape(counter)}`;
+    const old = before.get(counter);
+    if (!old) {
+      changes.push({ path, direction: "stricter", description: `limit added on ${subject}: ${rate(l)}` });
+      continue;
+    }
+    if (old.max !== l.max) changes.push({ path, direction: l.max > old.max ? "looser" : "stricter", description: `max ${l.max > old.max ? "raised" : "lowered"} from ${old.max} to ${l.max} per ${l.window}` });
+    if (old.window !== l.window) {
+      const longer = windowLength(l.window)! > windowLength(old.window)!;
+      changes.push({ path, direction: longer ? "stricter" : "looser", description: `window changed from ${old.window} to ${l.window}` });
+    }
+    const sa = old.scope ?? "grant";
+    const sb = l.scope ?? "grant";
+    if (sa !== sb) {
+      const broader = SCOPE_BREADTH[sb] > SCOPE_BREADTH[sa];
+      const narrower = SCOPE_BREADTH[sb] < SCOPE_BREADTH[sa];
+      changes.push({ path, direction: broader ? "stricter" : narrower ? "looser" : "looser", description: `scope changed from ${sa} to ${sb}${broader || narrower ? "" : " (direction unknown; review)"}` });
+    }
+  }
+  for (const [counter, l] of before) {
+    if (!after.has(counter)) changes.push({ path: `${base}/${escape(counter)}`, direction: "looser", description: `limit removed from ${subject}: ${rate(l)}` });
+  }
+}
+
+function rate(l: Limit): string {
+  return `${l.max} per ${l.window} (${l.scope ?? "grant"} scope, counter "${l.counter}")`;
+}

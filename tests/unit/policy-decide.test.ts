@@ -1,0 +1,205 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { compilePolicy, limitDenial, NO_POLICY_DECISION, parsePolicy, type PolicyDocumentInput } from "../../sdk/index.ts";
+
+const compile = (doc: PolicyDocumentInput, name?: string) => compilePolicy(parsePolicy(doc), { name });
+const call = (tool: string, args: unknown = {}, now = Date.UTC(2026, 0, 31, 12, 0, 30)) => ({ tool, args, grant: "alice", server: "stripe", now });
+
+const PAYMENTS: PolicyDocumentInput = {
+  version: "1",
+  default: "deny",
+  hide: ["delete_account"],
+  all_tools: { limits: [{ counter: "calls", window: "minute", max: 120, scope: "grant" }] },
+  tools: {
+    search: {},
+    delete_account: {},
+    create_charge: {
+      require: [{ path: "args.reason", op: "exists" }],
+      deny_if: [{ path: "args.amount", op: "gt", value: 10000, on_deny: "Charges over 100.00 need finance." }],
+      limits: [{ counter: "create_charge_rate", window: "minute", max: 30, scope: "grant" }],
+    },
+  },
+};
+
+test("a grant without a policy denies with (no policy)", () => {
+  assert.deepEqual({ ...NO_POLICY_DECISION }, {
+    effect: "deny",
+    rule: "(no policy)",
+    message: "No policy is attached to this grant, so every call is denied.",
+    reservations: [],
+  });
+});
+
+test("every rule ID form and message, in decision order", () => {
+  const policy = compile(PAYMENTS);
+  const cases: [string, unknown, string, string][] = [
+    ["delete_account", {}, "(hidden)", 'Tool "delete_account" is hidden by policy'],
+    ["export", {}, "(default deny)", 'Tool "export" is not permitted by policy'],
+    ["create_charge", { amount: 20000 }, "/tools/create_charge/require/args.reason-exists", 'Call to "create_charge" requires args.reason exists'],
+    ["create_charge", { amount: 20000, reason: "x" }, "/tools/create_charge/deny_if/args.amount-gt", "Charges over 100.00 need finance."],
+  ];
+  for (const [tool, args, rule, message] of cases) {
+    const d = policy.decide(call(tool, args));
+    assert.deepEqual({ effect: d.effect, rule: d.rule, message: d.message }, { effect: "deny", rule, message }, tool);
+  }
+});
+
+test("hidden wins over tools, default deny over rules, require over deny_if", () => {
+  const policy = compile({
+    version: "1", default: "deny", hide: ["h"],
+    tools: { h: {}, t: { require: [{ path: "args.a", op: "eq", value: 1 }], deny_if: [{ path: "args.b", op: "eq", value: 1 }] } },
+  });
+  assert.equal(policy.decide(call("h")).rule, "(hidden)");
+  assert.equal(policy.decide(call("t", { a: 2, b: 1 })).rule, "/tools/t/require/args.a-eq");
+  assert.equal(policy.decide(call("t", { a: 1, b: 1 })).rule, "/tools/t/deny_if/args.b-eq");
+  assert.equal(policy.decide(call("t", { a: 1, b: 2 })).effect, "allow");
+});
+
+test("an allowed call returns rule '' and one reservation per limit, tool limits first", () => {
+  const d = compile(PAYMENTS, "payments").decide(call("create_charge", { amount: 50, reason: "x" }));
+  assert.equal(d.effect, "allow");
+  assert.equal(d.rule, "");
+  assert.equal(d.message, "");
+  assert.deepEqual(d.reservations.map((r) => [r.rule, r.max, r.windowStart, r.resetAt, r.scope]), [
+    ["/tools/create_charge/limits/create_charge_rate", 30, Date.UTC(2026, 0, 31, 12, 0), Date.UTC(2026, 0, 31, 12, 1), "grant"],
+    ["/all_tools/limits/calls", 120, Date.UTC(2026, 0, 31, 12, 0), Date.UTC(2026, 0, 31, 12, 1), "grant"],
+  ]);
+});
+
+test("a tool listed as {} is allowed with only all_tools limits", () => {
+  const d = compile(PAYMENTS).decide(call("search"));
+  assert.deepEqual(d.reservations.map((r) => r.rule), ["/all_tools/limits/calls"]);
+});
+
+test("default allow admits unlisted tools, still under all_tools limits and hide", () => {
+  const policy = compile({ version: "1", default: "allow", hide: ["rm"], all_tools: { limits: [{ counter: "c", window: "hour", max: 5 }] } });
+  const d = policy.decide(call("anything"));
+  assert.equal(d.effect, "allow");
+  assert.deepEqual(d.reservations.map((r) => r.rule), ["/all_tools/limits/c"]);
+  assert.equal(policy.decide(call("rm")).rule, "(hidden)");
+});
+
+test('hide "*" hides every tool, listed or not', () => {
+  const policy = compile({ version: "1", default: "allow", hide: ["*"], tools: { search: {} } });
+  assert.equal(policy.decide(call("search")).rule, "(hidden)");
+  assert.equal(policy.decide(call("other")).rule, "(hidden)");
+  assert.deepEqual(policy.filterTools([{ name: "search" }, { name: "other" }]), []);
+});
+
+test("group predicates: all conditions must hold; an empty group in deny_if always denies", () => {
+  const policy = compile({
+    version: "1", default: "deny",
+    tools: {
+      transfer: { deny_if: [{ conditions: [{ path: "args.amount", op: "gt", value: 100 }, { path: "args.currency", op: "eq", value: "usd" }], on_deny: "Large USD transfers are blocked." }] },
+      refund: { deny_if: [{ conditions: [], on_deny: "Requires human approval." }] },
+      open: { require: [{ conditions: [] }] },
+    },
+  });
+  assert.equal(policy.decide(call("transfer", { amount: 500, currency: "eur" })).effect, "allow");
+  assert.deepEqual(pick(policy.decide(call("transfer", { amount: 500, currency: "usd" }))), ["deny", "/tools/transfer/deny_if/0", "Large USD transfers are blocked."]);
+  assert.deepEqual(pick(policy.decide(call("refund"))), ["deny", "/tools/refund/deny_if/0", "Requires human approval."]);
+  assert.equal(policy.decide(call("open")).effect, "allow", "an empty require group always holds");
+});
+
+test("engine messages for a group without on_deny name every condition", () => {
+  const policy = compile({ version: "1", default: "deny", tools: { t: { require: [{ conditions: [{ path: "args.a", op: "exists" }, { path: "args.b", op: "lte", value: 3 }] }] } } });
+  assert.deepEqual(pick(policy.decide(call("t", { a: 1, b: 4 }))), ["deny", "/tools/t/require/0", 'Call to "t" requires args.a exists and args.b lte 3']);
+});
+
+test("rule IDs escape / and ~ in tool and counter names as JSON pointer segments", () => {
+  const policy = compile({ version: "1", default: "deny", tools: { "fs/read~x": { deny_if: [{ path: "args.p", op: "exists" }], limits: [{ counter: "a/b", window: "minute", max: 1 }] } } });
+  assert.equal(policy.decide(call("fs/read~x", { p: 1 })).rule, "/tools/fs~1read~0x/deny_if/args.p-exists");
+  assert.equal(policy.decide(call("fs/read~x")).reservations[0]!.rule, "/tools/fs~1read~0x/limits/a~1b");
+});
+
+test("filterTools keeps only tools some call could be allowed to use", () => {
+  const policy = compile({
+    version: "1", default: "deny", hide: ["secret"],
+    tools: { search: {}, secret: {}, refund: { deny_if: [{ conditions: [] }] }, charge: { require: [{ path: "args.a", op: "exists" }] } },
+  });
+  const tools = ["search", "secret", "refund", "charge", "unlisted"].map((name) => ({ name, description: name }));
+  assert.deepEqual(policy.filterTools(tools).map((t) => t.name), ["search", "charge"]);
+  assert.equal(tools.length, 5, "input is not mutated");
+});
+
+test("reservation keys separate scopes, tools, counters and windows", () => {
+  const doc: PolicyDocumentInput = {
+    version: "1", default: "allow",
+    all_tools: { limits: [
+      { counter: "g", window: "minute", max: 1, scope: "grant" },
+      { counter: "s", window: "minute", max: 1, scope: "server" },
+      { counter: "p", window: "minute", max: 1, scope: "policy" },
+      { counter: "x", window: "minute", max: 1, scope: "global" },
+    ] },
+  };
+  const policy = compile(doc, "pol");
+  const keys = (grant: string, server: string, now: number) => policy.decide({ tool: "t", grant, server, now }).reservations.map((r) => r.key);
+  const base = keys("alice", "stripe", 60_000);
+  assert.equal(new Set(base).size, 4);
+  const otherGrant = keys("bob", "stripe", 60_000);
+  assert.deepEqual(base.map((k, i) => k === otherGrant[i]), [false, true, true, true]);
+  const otherServer = keys("alice", "github", 60_000);
+  assert.deepEqual(base.map((k, i) => k === otherServer[i]), [true, false, true, true]);
+  const otherPolicy = compile(doc, "other").decide({ tool: "t", grant: "alice", server: "stripe", now: 60_000 }).reservations.map((r) => r.key);
+  assert.deepEqual(base.map((k, i) => k === otherPolicy[i]), [true, true, false, true]);
+  const nextWindow = keys("alice", "stripe", 120_000);
+  assert.deepEqual(base.map((k, i) => k === nextWindow[i]), [false, false, false, false]);
+});
+
+test("windows are fixed: UTC-aligned for minute/hour/day, epoch-aligned for durations, at the boundaries", () => {
+  const policy = compile({
+    version: "1", default: "allow",
+    all_tools: { limits: [
+      { counter: "m", window: "minute", max: 1 }, { counter: "h", window: "hour", max: 1 }, { counter: "d", window: "day", max: 1 },
+      { counter: "s30", window: "30s", max: 1 }, { counter: "m15", window: "15m", max: 1 }, { counter: "h6", window: "6h", max: 1 },
+    ] },
+  });
+  const windows = (iso: string) => policy.decide({ tool: "t", grant: "g", server: "s", now: new Date(iso) }).reservations.map((r) => [new Date(r.windowStart).toISOString(), new Date(r.resetAt).toISOString()]);
+  assert.deepEqual(windows("2026-03-01T05:59:59.999Z"), [
+    ["2026-03-01T05:59:00.000Z", "2026-03-01T06:00:00.000Z"],
+    ["2026-03-01T05:00:00.000Z", "2026-03-01T06:00:00.000Z"],
+    ["2026-03-01T00:00:00.000Z", "2026-03-02T00:00:00.000Z"],
+    ["2026-03-01T05:59:30.000Z", "2026-03-01T06:00:00.000Z"],
+    ["2026-03-01T05:45:00.000Z", "2026-03-01T06:00:00.000Z"],
+    ["2026-03-01T00:00:00.000Z", "2026-03-01T06:00:00.000Z"],
+  ]);
+  assert.deepEqual(windows("2026-03-01T06:00:00.000Z"), [
+    ["2026-03-01T06:00:00.000Z", "2026-03-01T06:01:00.000Z"],
+    ["2026-03-01T06:00:00.000Z", "2026-03-01T07:00:00.000Z"],
+    ["2026-03-01T00:00:00.000Z", "2026-03-02T00:00:00.000Z"],
+    ["2026-03-01T06:00:00.000Z", "2026-03-01T06:00:30.000Z"],
+    ["2026-03-01T06:00:00.000Z", "2026-03-01T06:15:00.000Z"],
+    ["2026-03-01T06:00:00.000Z", "2026-03-01T12:00:00.000Z"],
+  ]);
+});
+
+test("a full counter's denial names the limit and when the window resets", () => {
+  const d = compile(PAYMENTS).decide(call("create_charge", { amount: 1, reason: "x" }));
+  assert.deepEqual(pick(limitDenial(d.reservations[0]!)), [
+    "deny",
+    "/tools/create_charge/limits/create_charge_rate",
+    'Rate limit reached: at most 30 calls per minute (counter "create_charge_rate", grant scope). The window resets at 2026-01-31T12:01:00.000Z.',
+  ]);
+});
+
+test("explain walks the same rules decide uses and reaches the same decision", () => {
+  const policy = compile(PAYMENTS);
+  for (const [tool, args] of [["search", {}], ["create_charge", { reason: "r", amount: 5 }], ["create_charge", {}], ["delete_account", {}], ["nope", {}]] as const) {
+    const { decision, steps } = policy.explain(call(tool, args));
+    const d = policy.decide(call(tool, args));
+    assert.deepEqual(decision, d);
+    if (d.effect === "deny") assert.deepEqual(steps.at(-1)!.rule, d.rule);
+  }
+  assert.deepEqual(policy.explain(call("create_charge", { reason: "r", amount: 5 })).steps.map((s) => `${s.outcome} ${s.rule}`), [
+    "pass (hidden)",
+    "pass (default deny)",
+    "pass /tools/create_charge/require/args.reason-exists",
+    "pass /tools/create_charge/deny_if/args.amount-gt",
+    "reserve /tools/create_charge/limits/create_charge_rate",
+    "reserve /all_tools/limits/calls",
+  ]);
+});
+
+function pick(d: { effect: string; rule: string; message: string }) {
+  return [d.effect, d.rule, d.message];
+}
