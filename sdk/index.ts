@@ -32,3 +32,8 @@ export { windowLength, windowStart } from "./policy/window.ts";
 export { parsePolicyText, readPolicyFile } from "./policy/file.ts";
 export { policyJsonSchema, policyJsonSchemaText, POLICY_SCHEMA_ID } from "./policy/json-schema.ts";
 export { diffPolicies, type PolicyChange } from "./policy/diff.ts";
+export { AdminClient, AdminApiError, type AdminClientOptions, type Problem, type Versioned, type WriteOptions, type Page, type Kind } from "./admin-client.ts";
+export { SDK_VERSION } from "./version.ts";
+export { jsonEqual } from "./policy/predicate.ts";
+export * from "./resources.ts";
+export { zodIssues } from "./issues.ts";

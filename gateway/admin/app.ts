@@ -1,0 +1,282 @@
+import { createHash, randomBytes } from "node:crypto";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { z } from "zod";
+import { GrantSpecSchema, NameSchema, PolicySpecSchema, ServerSpecSchema, ToolgateError, policySpecIssues, zodIssues, type Issue } from "../../sdk/index.ts";
+import type { MutableRuntimeView } from "../runtime-view.ts";
+import type { ConfigStore, Preconditions } from "../store/config-store.ts";
+import type { AuditStore } from "../store/sqlite-audit.ts";
+import { mediaType } from "../http/media-type.ts";
+import { createTokenCheck } from "./auth.ts";
+import { openApiDocument } from "./openapi.ts";
+import { ApiProblem, problemBody } from "./problem.ts";
+import { grantView, policyView, serverView } from "./views.ts";
+
+export interface AdminDeps {
+  store: ConfigStore;
+  audit: AuditStore;
+  view: MutableRuntimeView;
+  registry: Registry;
+  log: Logger;
+  adminToken: string;
+  readOnlyToken?: string;
+  /** Base URL agents use for the proxy, e.g. http://127.0.0.1:8787. */
+  proxyUrl: () => string;
+  ready: () => Promise<string | undefined>;
+  maxBodyBytes?: number;
+}
+
+const PAGE_MAX = 500;
+
+/** The admin API (docs/admin-api.md) as a Hono app: routes only translate; the store decides. */
+export function createAdminApp(deps: AdminDeps): Hono {
+  const app = new Hono();
+  const access = createTokenCheck(deps.adminToken, deps.readOnlyToken);
+  const maxBody = deps.maxBodyBytes ?? 1024 * 1024;
+
+  app.onError((error, c) => {
+    if (error instanceof ApiProblem) return problem(c, error.status, error.code, error.message, error.issues, error.headers);
+    if (error instanceof ToolgateError) {
+      const status = { precondition_failed: 412, not_found: 404, conflict: 409, invalid_input: 422, invalid_policy: 400 }[error.code as string] ?? 500;
+      if (status !== 500) return problem(c, status, error.code, error.message, error.issues);
+    }
+    deps.log.error({ err: error, path: c.req.path }, "admin request failed");
+    return problem(c, 500, "internal", "Internal server error");
+  });
+  app.notFound((c) => problem(c, 404, "not_found", `No route for ${c.req.method} ${c.req.path}`));
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    const reason = await deps.ready();
+    return reason ? c.json({ status: "not ready", reason }, 503) : c.json({ status: "ready" });
+  });
+
+  app.use("*", async (c, next) => {
+    const who = access(c.req.header("authorization"));
+    if (!who) throw new ApiProblem(401, "unauthorized", c.req.header("authorization") ? "The admin token is not valid" : "Missing admin token: send Authorization: Bearer <token>", { headers: { "www-authenticate": 'Bearer realm="toolgate-admin"' } });
+    if (who === "read-only" && c.req.method !== "GET" && c.req.method !== "HEAD") throw new ApiProblem(403, "forbidden", "The read-only token cannot change anything");
+    await next();
+  });
+  app.use("*", bodyLimit({ maxSize: maxBody, onError: () => { throw new ApiProblem(413, "too_large", `Request body is larger than ${maxBody} bytes`); } }));
+
+  app.get("/metrics", async (c) => c.text(await deps.registry.metrics(), 200, { "content-type": deps.registry.contentType }));
+  app.get("/openapi.json", (c) => c.json(openApiDocument()));
+
+  // ---- servers
+  app.get("/v1/servers", async (c) => {
+    const { limit, after } = page(c);
+    return listPage(c, await deps.store.listServers(limit + 1, after), limit, (r) => r.name, serverView);
+  });
+  app.get("/v1/servers/:name", async (c) => {
+    const r = await deps.store.getServer(name(c));
+    if (!r) throw notFound("server", name(c));
+    return versioned(c, serverView(r), r.version);
+  });
+  app.put("/v1/servers/:name", async (c) => {
+    const spec = parse(ServerSpecSchema, await body(c), name(c));
+    const result = await deps.store.putServer(spec, preconditions(c));
+    deps.view.setServer(result.record);
+    if (result.changed) deps.log.info({ kind: "server", name: spec.name, version: result.record.version, created: result.created }, "admin change");
+    return versioned(c, serverView(result.record), result.record.version, result.created ? 201 : 200);
+  });
+  app.delete("/v1/servers/:name", async (c) => {
+    if (!(await deps.store.deleteServer(name(c), preconditions(c)))) throw notFound("server", name(c));
+    deps.view.removeServer(name(c));
+    deps.log.info({ kind: "server", name: name(c), deleted: true }, "admin change");
+    return c.body(null, 204);
+  });
+
+  // ---- policies
+  app.get("/v1/policies", async (c) => {
+    const { limit, after } = page(c);
+    return listPage(c, await deps.store.listPolicies(limit + 1, after), limit, (r) => r.name, policyView);
+  });
+  app.get("/v1/policies/:name", async (c) => {
+    const r = await deps.store.getPolicy(name(c));
+    if (!r) throw notFound("policy", name(c));
+    return versioned(c, policyView(r), r.version);
+  });
+  app.put("/v1/policies/:name", async (c) => {
+    const spec = parse(PolicySpecSchema, await body(c), name(c));
+    const issues = policySpecIssues(spec);
+    if (issues.length > 0) throw new ApiProblem(400, "invalid_policy", `The policy document has ${issues.length} problem${issues.length === 1 ? "" : "s"}`, { issues });
+    const result = await deps.store.putPolicy(spec, preconditions(c));
+    deps.view.setPolicy(result.record);
+    if (result.changed) deps.log.info({ kind: "policy", name: spec.name, version: result.record.version, created: result.created }, "admin change");
+    return versioned(c, policyView(result.record), result.record.version, result.created ? 201 : 200);
+  });
+  app.delete("/v1/policies/:name", async (c) => {
+    if (!(await deps.store.deletePolicy(name(c), preconditions(c)))) throw notFound("policy", name(c));
+    deps.view.removePolicy(name(c));
+    deps.log.info({ kind: "policy", name: name(c), deleted: true }, "admin change");
+    return c.body(null, 204);
+  });
+
+  // ---- grants
+  app.get("/v1/grants", async (c) => {
+    const { limit, after } = page(c);
+    return listPage(c, await deps.store.listGrants(limit + 1, after), limit, (r) => r.name, (r) => grantView(r, deps.proxyUrl()));
+  });
+  app.get("/v1/grants/:name", async (c) => {
+    const r = await deps.store.getGrant(name(c));
+    if (!r) throw notFound("grant", name(c));
+    return versioned(c, grantView(r, deps.proxyUrl()), r.version);
+  });
+  app.put("/v1/grants/:name", async (c) => {
+    const spec = parse(GrantSpecSchema, await body(c), name(c));
+    const token = newToken();
+    const result = await deps.store.putGrant(spec, hashToken(token), preconditions(c));
+    deps.view.setGrant(result.record);
+    if (result.changed) deps.log.info({ kind: "grant", name: spec.name, version: result.record.version, created: result.created }, "admin change");
+    return versioned(c, grantView(result.record, deps.proxyUrl(), result.created ? token : undefined), result.record.version, result.created ? 201 : 200);
+  });
+  app.post("/v1/grants/:name/rotate", async (c) => {
+    const token = newToken();
+    const r = await deps.store.rotateGrant(name(c), hashToken(token), preconditions(c));
+    if (!r) throw notFound("grant", name(c));
+    deps.view.setGrant(r);
+    deps.log.info({ kind: "grant", name: r.name, version: r.version, rotated: true }, "admin change");
+    return versioned(c, grantView(r, deps.proxyUrl(), token), r.version);
+  });
+  app.delete("/v1/grants/:name", async (c) => {
+    if (!(await deps.store.deleteGrant(name(c), preconditions(c)))) throw notFound("grant", name(c));
+    deps.view.removeGrant(name(c));
+    deps.log.info({ kind: "grant", name: name(c), deleted: true }, "admin change");
+    return c.body(null, 204);
+  });
+
+  // ---- audit
+  app.get("/v1/audit", async (c) => {
+    const q = auditQuery(c);
+    const rows = await deps.audit.query({ ...q, limit: q.limit + 1 });
+    const items = rows.slice(0, q.limit);
+    return c.json({ items, nextCursor: rows.length > q.limit ? String(items.at(-1)!.id) : null });
+  });
+  app.get("/v1/audit/export", async (c) => {
+    const q = auditQuery(c);
+    const stream = new ReadableStream<string>({
+      async start(controller) {
+        let after = q.after;
+        for (;;) {
+          const rows = await deps.audit.query({ ...q, after, limit: 1000 });
+          for (const row of rows) controller.enqueue(JSON.stringify(row) + "\n");
+          if (rows.length < 1000) break;
+          after = rows.at(-1)!.id;
+        }
+        controller.close();
+      },
+    });
+    return new Response(stream.pipeThrough(new TextEncoderStream()), { headers: { "content-type": "application/x-ndjson" } });
+  });
+
+  return app;
+}
+
+function problem(c: Context, status: number, code: string, detail: string, issues?: readonly Issue[], headers: Record<string, string> = {}) {
+  return new Response(JSON.stringify(problemBody(status, code, detail, issues)), { status, headers: { "content-type": "application/problem+json", ...headers } });
+}
+
+function name(c: Context): string {
+  const n = c.req.param("name")!;
+  const parsed = NameSchema.safeParse(n);
+  if (!parsed.success) throw new ApiProblem(400, "invalid_input", parsed.error.issues[0]!.message, { issues: [{ path: "/name", message: parsed.error.issues[0]!.message }] });
+  return n;
+}
+
+async function body(c: Context): Promise<unknown> {
+  if (mediaType(c.req.header("content-type")) !== "application/json") throw new ApiProblem(415, "unsupported_media_type", "Content-Type must be application/json");
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ApiProblem(400, "invalid_json", `The body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Validates a request body; the name in the URL wins and must match a `name` in the body, if any. */
+function parse<S extends z.ZodType>(schema: S, input: unknown, urlName: string): z.output<S> {
+  const withName = input !== null && typeof input === "object" && !Array.isArray(input) ? { name: urlName, ...(input as object) } : input;
+  if (withName !== null && typeof withName === "object" && (withName as { name?: unknown }).name !== urlName) {
+    throw new ApiProblem(400, "invalid_input", `The body's name "${String((withName as { name?: unknown }).name)}" does not match the URL's "${urlName}"`, { issues: [{ path: "/name", message: `must be "${urlName}" (the name in the URL)` }] });
+  }
+  const parsed = schema.safeParse(withName, { reportInput: false });
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error, { input: withName, pickUnionBranch: () => 0 });
+    throw new ApiProblem(400, "invalid_input", `The request body has ${issues.length} problem${issues.length === 1 ? "" : "s"}`, { issues });
+  }
+  return parsed.data;
+}
+
+function preconditions(c: Context): Preconditions {
+  const ifMatch = c.req.header("if-match");
+  const ifNoneMatch = c.req.header("if-none-match");
+  const pre: Preconditions = {};
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() !== "*") throw new ApiProblem(400, "invalid_input", 'If-None-Match supports only "*" (create only)');
+    pre.ifNoneMatch = true;
+  }
+  if (ifMatch !== undefined && ifMatch.trim() !== "*") {
+    const m = /^(?:W\/)?"(\d+)"$/.exec(ifMatch.trim());
+    if (!m) throw new ApiProblem(400, "invalid_input", `If-Match must be an ETag like "3", got ${JSON.stringify(ifMatch)}`);
+    pre.ifMatch = Number(m[1]);
+  }
+  return pre;
+}
+
+function versioned(c: Context, value: unknown, version: number, status: 200 | 201 = 200) {
+  return c.json(value, status, { etag: `"${version}"` });
+}
+
+function parseLimit(text: string | undefined): number {
+  const limit = text === undefined ? 100 : Number(text);
+  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) throw new ApiProblem(400, "invalid_input", `limit must be an integer from 1 to ${PAGE_MAX}, got ${JSON.stringify(text)}`, { issues: [{ path: "/limit", message: `must be 1-${PAGE_MAX}` }] });
+  return limit;
+}
+
+function page(c: Context): { limit: number; after: string | undefined } {
+  const limit = parseLimit(c.req.query("limit"));
+  const cursor = c.req.query("cursor");
+  let after: string | undefined;
+  if (cursor) {
+    after = Buffer.from(cursor, "base64url").toString("utf8");
+    if (!NameSchema.safeParse(after).success) throw new ApiProblem(400, "invalid_input", "cursor is not valid; use the nextCursor of the previous page", { issues: [{ path: "/cursor", message: "not a cursor from this API" }] });
+  }
+  return { limit, after };
+}
+
+function listPage<R, V>(c: Context, rows: R[], limit: number, key: (r: R) => string, view: (r: R) => V) {
+  const items = rows.slice(0, limit);
+  const nextCursor = rows.length > limit ? Buffer.from(key(items.at(-1)!)).toString("base64url") : null;
+  return c.json({ items: items.map(view), nextCursor });
+}
+
+function auditQuery(c: Context) {
+  const limit = parseLimit(c.req.query("limit"));
+  const cursor = c.req.query("cursor");
+  const after = cursor === undefined ? undefined : Number(cursor);
+  if (after !== undefined && (!Number.isInteger(after) || after < 0)) throw new ApiProblem(400, "invalid_input", "cursor is not valid; use the nextCursor of the previous page", { issues: [{ path: "/cursor", message: "not a cursor from this API" }] });
+  const decision = c.req.query("decision");
+  if (decision !== undefined && decision !== "allow" && decision !== "deny") throw new ApiProblem(400, "invalid_input", `decision must be "allow" or "deny", got ${JSON.stringify(decision)}`, { issues: [{ path: "/decision", message: 'must be "allow" or "deny"' }] });
+  const time = (k: "since" | "until") => {
+    const v = c.req.query(k);
+    if (v === undefined) return undefined;
+    const ms = Date.parse(v);
+    if (Number.isNaN(ms)) throw new ApiProblem(400, "invalid_input", `${k} must be an ISO 8601 time, got ${JSON.stringify(v)}`, { issues: [{ path: `/${k}`, message: "must be an ISO 8601 time" }] });
+    return new Date(ms).toISOString();
+  };
+  return { grant: c.req.query("grant"), server: c.req.query("server"), tool: c.req.query("tool"), decision: decision as "allow" | "deny" | undefined, since: time("since"), until: time("until"), after, limit };
+}
+
+function notFound(kind: string, n: string): ApiProblem {
+  return new ApiProblem(404, "not_found", `${kind} "${n}" does not exist`);
+}
+
+function newToken(): string {
+  return "tg_" + randomBytes(32).toString("base64url");
+}
+
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}

@@ -1,0 +1,66 @@
+import { parseArgs } from "node:util";
+import { resolveServeConfig } from "../config.ts";
+import { createLogger, startGateway } from "../gateway.ts";
+import type { Command } from "./main.ts";
+
+export const SERVE_USAGE = `Usage: toolgate serve [options]
+
+  --listen <host:port>          proxy listener (TOOLGATE_LISTEN, default 127.0.0.1:8787)
+  --admin-listen <host:port>    admin API listener (TOOLGATE_ADMIN_LISTEN, default 127.0.0.1:8788)
+  --data-dir <dir>              database, lock and generated secrets (TOOLGATE_DATA_DIR, default ./.toolgate)
+  --admin-token <token>         admin API token (TOOLGATE_ADMIN_TOKEN; default: generated into <data-dir>/admin-token)
+  --read-only-token <token>     a token that may only read the admin API (TOOLGATE_READONLY_TOKEN)
+  --allowed-origin <origin>     a browser Origin allowed to reach the proxy; repeatable (TOOLGATE_ALLOWED_ORIGINS, comma list)
+  --public-url <url>            proxy base URL agents use, when behind a load balancer (TOOLGATE_PUBLIC_URL)
+  --max-stdio-processes <n>     most stdio upstream processes at once (TOOLGATE_MAX_STDIO_PROCESSES, default 64)
+  --log-level <level>           fatal, error, warn, info, debug, trace, silent (TOOLGATE_LOG_LEVEL, default info)
+
+Upstream credentials are encrypted with TOOLGATE_SECRET_KEY (32 bytes, base64 or hex), or a key generated
+into <data-dir>/secret.key. TOOLGATE_SECRET_KEY_PREVIOUS (comma list) opens values sealed with older keys.
+`;
+
+/** `toolgate serve`: runs the gateway until SIGTERM/SIGINT, then drains in-flight calls and exits 0. */
+export const serveCommand: Command = async (argv, io) => {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      listen: { type: "string" },
+      "admin-listen": { type: "string" },
+      "data-dir": { type: "string" },
+      "admin-token": { type: "string" },
+      "read-only-token": { type: "string" },
+      "allowed-origin": { type: "string", multiple: true },
+      "public-url": { type: "string" },
+      "max-stdio-processes": { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    io.stdout(SERVE_USAGE);
+    return 0;
+  }
+  const config = resolveServeConfig(values, process.env);
+  const log = createLogger(config.logLevel);
+  const gateway = await startGateway(config, log);
+  if (gateway.generatedAdminToken) {
+    io.stderr(`\nGenerated an admin token (stored in ${config.dataDir}/admin-token, shown only this once):\n\n  ${gateway.generatedAdminToken}\n\nUse it as TOOLGATE_TOKEN (or pulumi config set --secret toolgate:token).\n\n`);
+  }
+  log.info({ proxyUrl: gateway.proxyUrl, adminUrl: gateway.adminUrl, dataDir: config.dataDir }, "listening");
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info({ signal }, "shutting down: draining in-flight calls");
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onInt);
+      resolve();
+    };
+    const onTerm = () => shutdown("SIGTERM");
+    const onInt = () => shutdown("SIGINT");
+    process.on("SIGTERM", onTerm);
+    process.on("SIGINT", onInt);
+  });
+  await gateway.stop();
+  log.info("stopped");
+  return 0;
+};

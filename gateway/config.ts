@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { ToolgateError } from "../sdk/index.ts";
+
+/** `host:port` with port 0 allowed (any free port). */
+const Address = (flag: string) =>
+  z.string().transform((text, ctx) => {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port > 65535) {
+      ctx.addIssue({ code: "custom", message: `${flag} must be host:port, e.g. 127.0.0.1:8787, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+  });
+
+const ServeConfigSchema = z.object({
+  listen: Address("--listen"),
+  adminListen: Address("--admin-listen"),
+  dataDir: z.string().min(1, { error: "--data-dir must not be empty" }),
+  adminToken: z.string().min(16, { error: "--admin-token (TOOLGATE_ADMIN_TOKEN) must be at least 16 characters" }).optional(),
+  readOnlyToken: z.string().min(16, { error: "--read-only-token (TOOLGATE_READONLY_TOKEN) must be at least 16 characters" }).optional(),
+  allowedOrigins: z.array(z.string().refine((o) => URL.canParse(o), { error: (i) => `--allowed-origin must be an origin like https://app.example.com, got ${JSON.stringify(i.input)}` })),
+  publicUrl: z.string().refine((u) => URL.canParse(u), { error: (i) => `--public-url must be a URL, got ${JSON.stringify(i.input)}` }).optional(),
+  secretKey: z.string().optional(),
+  previousSecretKeys: z.array(z.string()),
+  maxStdioProcesses: z.coerce.number({ error: "--max-stdio-processes must be a number" }).int().min(1, { error: "--max-stdio-processes must be at least 1" }),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: (i) => `--log-level must be one of fatal, error, warn, info, debug, trace, silent, got ${JSON.stringify(i.input)}` }),
+});
+export type ServeConfig = z.output<typeof ServeConfigSchema>;
+
+export interface ServeFlags {
+  listen?: string;
+  "admin-listen"?: string;
+  "data-dir"?: string;
+  "admin-token"?: string;
+  "read-only-token"?: string;
+  "allowed-origin"?: string[];
+  "public-url"?: string;
+  "max-stdio-processes"?: string;
+  "log-level"?: string;
+}
+
+/** Flags win over environment variables, which win over defaults. Every problem is reported at once. */
+export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): ServeConfig {
+  const list = (v: string | undefined) => (v ? v.split(",").map((s) => s.trim()).filter(Boolean) : []);
+  const raw = {
+    listen: flags.listen ?? env.TOOLGATE_LISTEN ?? "127.0.0.1:8787",
+    adminListen: flags["admin-listen"] ?? env.TOOLGATE_ADMIN_LISTEN ?? "127.0.0.1:8788",
+    dataDir: flags["data-dir"] ?? env.TOOLGATE_DATA_DIR ?? ".toolgate",
+    adminToken: flags["admin-token"] ?? (env.TOOLGATE_ADMIN_TOKEN || undefined),
+    readOnlyToken: flags["read-only-token"] ?? (env.TOOLGATE_READONLY_TOKEN || undefined),
+    allowedOrigins: flags["allowed-origin"]?.length ? flags["allowed-origin"] : list(env.TOOLGATE_ALLOWED_ORIGINS),
+    publicUrl: flags["public-url"] ?? (env.TOOLGATE_PUBLIC_URL || undefined),
+    secretKey: env.TOOLGATE_SECRET_KEY || undefined,
+    previousSecretKeys: list(env.TOOLGATE_SECRET_KEY_PREVIOUS),
+    maxStdioProcesses: flags["max-stdio-processes"] ?? env.TOOLGATE_MAX_STDIO_PROCESSES ?? 64,
+    logLevel: flags["log-level"] ?? env.TOOLGATE_LOG_LEVEL ?? "info",
+  };
+  const parsed = ServeConfigSchema.safeParse(raw, { reportInput: false });
+  if (!parsed.success) {
+    throw new ToolgateError("config", `invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.message}`).join("\n")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,129 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { serve as serveHono } from "@hono/node-server";
+import pino, { type Logger } from "pino";
+import type { ServeConfig } from "./config.ts";
+import { createAdminApp } from "./admin/app.ts";
+import { generateAdminToken, generateSecretKey, lockDataDir, prepareDataDir, secretFile } from "./data-dir.ts";
+import { createMetrics } from "./metrics.ts";
+import { createProxy } from "./proxy/create-proxy.ts";
+import { createRuntimeView } from "./runtime-view.ts";
+import { createSealer, parseKey } from "./store/seal.ts";
+import { createSqliteAuditStore } from "./store/sqlite-audit.ts";
+import { createSqliteConfigStore } from "./store/sqlite-config-store.ts";
+import { createSqliteCounterStore } from "./store/sqlite-counters.ts";
+import { openDatabase } from "./store/sqlite.ts";
+
+export interface RunningGateway {
+  proxyUrl: string;
+  adminUrl: string;
+  /** Set when the admin token was generated on this start (printed once by the CLI). */
+  generatedAdminToken: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Redacted wherever they appear in a log line: tokens, credentials and argument values never reach logs. */
+const REDACT = ["req.headers.authorization", "req.headers.cookie", "*.token", "*.adminToken", "*.headers", "*.env", "*.arguments", "*.args"];
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { service: "toolgate" }, redact: { paths: REDACT, censor: "[redacted]" }, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+/** Starts the gateway: store, admin API and proxy, each on its own listener. */
+export async function startGateway(config: ServeConfig, log: Logger): Promise<RunningGateway> {
+  prepareDataDir(config.dataDir);
+  const unlock = lockDataDir(config.dataDir);
+  try {
+    const admin = config.adminToken ? { value: config.adminToken, created: false } : secretFile(config.dataDir, "admin-token", generateAdminToken);
+    const key = config.secretKey ? parseKey(config.secretKey, "TOOLGATE_SECRET_KEY") : parseKey(secretFile(config.dataDir, "secret.key", generateSecretKey).value, "the data dir's secret.key");
+    const sealer = createSealer(key, config.previousSecretKeys.map((k, i) => parseKey(k, `TOOLGATE_SECRET_KEY_PREVIOUS[${i}]`)));
+    const db = openDatabase(join(config.dataDir, "toolgate.db"));
+    const store = createSqliteConfigStore(db, sealer);
+    const counters = createSqliteCounterStore(db);
+    const audit = createSqliteAuditStore(db, { onError: (err) => log.error({ err }, "audit write failed") });
+    const view = createRuntimeView();
+    view.load(await store.snapshot());
+    const metrics = createMetrics();
+    const sweeper = setInterval(() => counters.sweep(), 60_000);
+    sweeper.unref();
+
+    const proxy = createProxy({ view, counters, audit, metrics, log, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
+    const proxyServer = createServer((req, res) => {
+      const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec(req.url ?? "");
+      if (!match) {
+        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Not found: MCP endpoints are /mcp/<server>" } }));
+        return;
+      }
+      void proxy.handle(req, res, decodeURIComponent(match[1]!));
+    });
+    proxyServer.keepAliveTimeout = 65_000;
+    await listen(proxyServer, config.listen.host, config.listen.port);
+    const proxyUrl = config.publicUrl?.replace(/\/+$/, "") ?? urlOf(proxyServer);
+
+    const app = createAdminApp({
+      store,
+      audit,
+      view,
+      registry: metrics.registry,
+      log,
+      adminToken: admin.value,
+      readOnlyToken: config.readOnlyToken,
+      proxyUrl: () => proxyUrl,
+      ready: async () => {
+        try {
+          await store.ping();
+          return undefined;
+        } catch {
+          return "the store is not reachable";
+        }
+      },
+    });
+    const adminServer = await new Promise<Server>((resolve, reject) => {
+      const s = serveHono({ fetch: app.fetch, hostname: config.adminListen.host, port: config.adminListen.port }, () => resolve(s as Server));
+      (s as Server).once("error", reject);
+    });
+    const adminUrl = urlOf(adminServer);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      proxyUrl,
+      adminUrl,
+      generatedAdminToken: admin.created ? admin.value : undefined,
+      stop() {
+        stopped ??= (async () => {
+          const closedProxy = new Promise((r) => proxyServer.close(r));
+          await proxy.close();
+          proxyServer.closeAllConnections();
+          await closedProxy;
+          await new Promise((r) => adminServer.close(r));
+          adminServer.closeAllConnections();
+          clearInterval(sweeper);
+          audit.close();
+          db.close();
+          unlock();
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function urlOf(server: Server): string {
+  const a = server.address() as AddressInfo;
+  const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
+  return `http://${host}:${a.port}`;
+}

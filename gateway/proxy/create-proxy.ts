@@ -1,0 +1,225 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { Agent } from "undici";
+import type { AuditSink, CounterStore, GrantIdentity, ProxyMetrics, RuntimeView, ServerTarget } from "../contracts.ts";
+import { mediaType } from "../http/media-type.ts";
+import { BodyTooLargeError, readBody } from "../http/read-body.ts";
+import { gateToolCall } from "./enforce.ts";
+import { createHttpUpstream } from "./http-upstream.ts";
+import { argumentKeys, denialMessage, ERROR, errorMessage, isFailedCall, isRequest, type JsonRpcMessage } from "./jsonrpc.ts";
+import { createOriginPolicy } from "./security.ts";
+import { createStdioUpstream } from "./stdio-upstream.ts";
+import type { ResponseWatch, Upstream } from "./upstream.ts";
+
+export interface ProxyDeps {
+  view: RuntimeView;
+  counters: CounterStore;
+  audit: AuditSink;
+  metrics: ProxyMetrics;
+  log: Logger;
+  /** Extra allowed Origin values; loopback origins are always allowed on loopback listeners. */
+  allowedOrigins: string[];
+  maxStdioProcesses?: number;
+  stdioIdleMs?: number;
+  maxBodyBytes?: number;
+  clock?: () => number;
+}
+
+export interface Proxy {
+  handle(req: IncomingMessage, res: ServerResponse, serverName: string): Promise<void>;
+  /** Stops accepting requests (503), waits for in-flight calls, stops stdio children. */
+  close(): Promise<void>;
+  inFlight(): number;
+}
+
+/**
+ * The MCP relay: authenticates the grant, enforces the policy on tools/call and tools/list, and passes
+ * every other message through unchanged at the JSON-RPC level (docs/proxy.md).
+ */
+export function createProxy(deps: ProxyDeps): Proxy {
+  const clock = deps.clock ?? Date.now;
+  const maxBody = deps.maxBodyBytes ?? 4 * 1024 * 1024;
+  const origins = createOriginPolicy(deps.allowedOrigins);
+  const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  const stdioLimit = { active: 0, max: deps.maxStdioProcesses ?? 64 };
+  const upstreams = new Map<string, { version: number; upstream: Upstream }>();
+  let inFlight = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+
+  function upstreamFor(target: ServerTarget): Upstream {
+    const cached = upstreams.get(target.name);
+    if (cached?.version === target.version) return cached.upstream;
+    void cached?.upstream.close();
+    const onError = (kind: Parameters<ProxyMetrics["upstreamError"]>[1]) => deps.metrics.upstreamError(target.name, kind);
+    const upstream =
+      target.transport.type === "streamable-http"
+        ? createHttpUpstream(target as ServerTarget & { transport: { type: "streamable-http" } }, dispatcher, onError)
+        : createStdioUpstream(target as ServerTarget & { transport: { type: "stdio" } }, { limit: stdioLimit, idleMs: deps.stdioIdleMs ?? 600_000, log: deps.log, onError });
+    upstreams.set(target.name, { version: target.version, upstream });
+    return upstream;
+  }
+
+  function reject(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { "content-type": "application/json", ...headers }).end(errorMessage(null, status === 401 ? ERROR.unauthorized : ERROR.invalidRequest, message));
+  }
+
+  /** Who is calling: the grant behind the bearer token, checked against the server in the URL. */
+  function authenticate(req: IncomingMessage, res: ServerResponse, serverName: string): GrantIdentity | undefined {
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) {
+      reject(res, 401, "Missing grant token: send Authorization: Bearer <token>", { "www-authenticate": 'Bearer realm="toolgate"' });
+      return undefined;
+    }
+    const grant = deps.view.grantByTokenHash(createHash("sha256").update(match[1]!).digest("hex"));
+    if (!grant) {
+      reject(res, 401, "Unknown or revoked grant token", { "www-authenticate": 'Bearer realm="toolgate", error="invalid_token"' });
+      return undefined;
+    }
+    if (grant.expiresAt !== null && grant.expiresAt <= clock()) {
+      reject(res, 401, `Grant "${grant.name}" expired at ${new Date(grant.expiresAt).toISOString()}`, { "www-authenticate": 'Bearer realm="toolgate", error="invalid_token", error_description="expired"' });
+      return undefined;
+    }
+    if (grant.server !== serverName) {
+      reject(res, 403, `This grant is for server "${grant.server}", not "${serverName}"`);
+      return undefined;
+    }
+    return grant;
+  }
+
+  async function handlePost(req: IncomingMessage, res: ServerResponse, grant: GrantIdentity, target: ServerTarget, started: number): Promise<void> {
+    if (mediaType(req.headers["content-type"]) !== "application/json") {
+      reject(res, 415, "Content-Type must be application/json");
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBody);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) reject(res, 413, `Request body is larger than ${maxBody} bytes`);
+      else res.destroy();
+      return;
+    }
+    let message: JsonRpcMessage;
+    try {
+      message = JSON.parse(body.toString("utf8")) as JsonRpcMessage;
+    } catch {
+      res.writeHead(400, { "content-type": "application/json" }).end(errorMessage(null, ERROR.parse, "Parse error: the body is not valid JSON"));
+      return;
+    }
+    if (Array.isArray(message)) {
+      res.writeHead(400, { "content-type": "application/json" }).end(errorMessage(null, ERROR.invalidRequest, "JSON-RPC batches are not supported; send one message per request"));
+      return;
+    }
+    if (message === null || typeof message !== "object" || message.jsonrpc !== "2.0") {
+      res.writeHead(400, { "content-type": "application/json" }).end(errorMessage(null, ERROR.invalidRequest, 'Invalid request: expected a JSON-RPC 2.0 message ("jsonrpc": "2.0")'));
+      return;
+    }
+    const upstream = upstreamFor(target);
+    const method = isRequest(message) ? message.method! : message.method ? "notification" : "response";
+
+    if (method === "tools/call") {
+      const policy = grant.policy === null ? undefined : deps.view.policy(grant.policy);
+      const tool = message.params?.name;
+      const args = message.params?.arguments;
+      const gate = await gateToolCall(grant, target.name, policy, tool, args, deps.counters, clock());
+      const audit = (decision: "allow" | "deny", rule: string, text: string, upstreamStatus: number | null) =>
+        deps.audit.write({
+          time: new Date(started).toISOString(),
+          requestId: randomUUID(),
+          grant: grant.name,
+          server: target.name,
+          method,
+          tool: typeof tool === "string" ? tool : null,
+          decision,
+          rule,
+          message: text,
+          policy: gate.policy?.name ?? grant.policy,
+          policyVersion: gate.policy?.version ?? null,
+          argumentKeys: argumentKeys(args),
+          upstreamStatus,
+          latencyMs: clock() - started,
+        });
+      if (!gate.allowed) {
+        const out = denialMessage(message.id, gate.decision.message);
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(out) }).end(out);
+        deps.metrics.decision("deny", gate.decision.rule, target.name);
+        audit("deny", gate.decision.rule, gate.decision.message, null);
+        return;
+      }
+      deps.metrics.decision("allow", "", target.name);
+      const outcome = await upstream.post(req, res, body, message, { id: message.id! });
+      const failed = outcome.failure !== undefined || (outcome.response !== undefined && isFailedCall(outcome.response));
+      if (failed && gate.reservations.length > 0) await deps.counters.release(gate.reservations);
+      audit("allow", "", "", outcome.status);
+      return;
+    }
+
+    let watch: ResponseWatch | undefined;
+    if (method === "tools/list") {
+      const policy = grant.policy === null ? undefined : deps.view.policy(grant.policy);
+      watch = {
+        id: message.id!,
+        rewrite: (m) => {
+          if (!m.result || !Array.isArray(m.result.tools)) return undefined;
+          const tools = policy ? policy.compiled.filterTools(m.result.tools as { name: string }[]) : [];
+          return { ...m, result: { ...m.result, tools } };
+        },
+      };
+    }
+    await upstream.post(req, res, body, message, watch);
+  }
+
+  return {
+    async handle(req, res, serverName) {
+      if (closing) {
+        reject(res, 503, "The gateway is shutting down", { "retry-after": "1" });
+        return;
+      }
+      const refused = origins.check(req);
+      if (refused) {
+        reject(res, 403, refused);
+        return;
+      }
+      const grant = authenticate(req, res, serverName);
+      if (!grant) return;
+      const target = deps.view.server(serverName);
+      if (!target) {
+        reject(res, 404, `Server "${serverName}" does not exist`);
+        return;
+      }
+      // Only POSTs count as in-flight calls: GET streams are long-lived and end when the server closes.
+      const counted = req.method === "POST";
+      if (counted) inFlight++;
+      const started = clock();
+      const startedHr = process.hrtime.bigint();
+      try {
+        if (req.method === "POST") await handlePost(req, res, grant, target, started);
+        else if (req.method === "GET") await upstreamFor(target).get(req, res);
+        else if (req.method === "DELETE") await upstreamFor(target).delete(req, res);
+        else reject(res, 405, `Method ${req.method} is not allowed; use POST, GET or DELETE`, { allow: "POST, GET, DELETE" });
+      } catch (error) {
+        deps.log.error({ err: error, server: serverName }, "proxy request failed");
+        if (!res.headersSent) reject(res, 500, "Internal gateway error");
+        else res.destroy();
+      } finally {
+        if (counted) {
+          deps.metrics.latency("POST", Number(process.hrtime.bigint() - startedHr) / 1e9);
+          inFlight--;
+          if (closing && inFlight === 0) drained?.();
+        }
+      }
+    },
+
+    async close() {
+      closing = true;
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await Promise.all([...upstreams.values()].map((u) => u.upstream.close()));
+      await dispatcher.close();
+    },
+
+    inFlight: () => inFlight,
+  };
+}

@@ -1,0 +1,32 @@
+import { limitDenial, NO_POLICY_DECISION, RULE_NO_POLICY, type Decision, type Reservation } from "../../sdk/index.ts";
+import type { ActivePolicy, CounterStore, GrantIdentity } from "../contracts.ts";
+
+export type Gate =
+  | { allowed: true; reservations: readonly Reservation[]; policy: ActivePolicy }
+  | { allowed: false; decision: Decision; policy: ActivePolicy | undefined };
+
+/**
+ * Decides one tools/call and takes its counter reservations (all-or-nothing). Fails closed: a missing
+ * policy or an unreachable counter store denies the call with a reason that says so.
+ */
+export async function gateToolCall(grant: GrantIdentity, server: string, policy: ActivePolicy | undefined, tool: unknown, args: unknown, counters: CounterStore, now: number): Promise<Gate> {
+  if (grant.policy === null) return { allowed: false, decision: NO_POLICY_DECISION, policy: undefined };
+  if (!policy) {
+    return { allowed: false, policy, decision: { effect: "deny", rule: RULE_NO_POLICY, message: `Policy "${grant.policy}" of this grant does not exist, so every call is denied.`, reservations: [] } };
+  }
+  if (typeof tool !== "string" || tool === "") {
+    return { allowed: false, policy, decision: { effect: "deny", rule: "(invalid call)", message: "tools/call needs params.name, the tool to call", reservations: [] } };
+  }
+  const decision = policy.compiled.decide({ tool, args, grant: grant.name, server, now });
+  if (decision.effect === "deny") return { allowed: false, decision, policy };
+  if (decision.reservations.length === 0) return { allowed: true, reservations: decision.reservations, policy };
+  const taken = await counters.reserve(decision.reservations);
+  if (taken.ok) return { allowed: true, reservations: decision.reservations, policy };
+  if ("full" in taken) return { allowed: false, decision: limitDenial(taken.full), policy };
+  const first = decision.reservations[0]!;
+  return {
+    allowed: false,
+    policy,
+    decision: { effect: "deny", rule: first.rule, message: `Limits cannot be checked right now (${taken.unavailable}), so the call was denied (fail closed).`, reservations: [] },
+  };
+}

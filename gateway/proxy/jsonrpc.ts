@@ -1,0 +1,36 @@
+/** JSON-RPC 2.0 messages as the relay sees them: only what policy needs is typed. */
+export type JsonRpcId = string | number;
+
+export interface JsonRpcMessage {
+  jsonrpc?: string;
+  id?: JsonRpcId | null;
+  method?: string;
+  params?: { name?: unknown; arguments?: unknown; _meta?: { progressToken?: unknown } } & Record<string, unknown>;
+  result?: { isError?: unknown; tools?: unknown } & Record<string, unknown>;
+  error?: unknown;
+}
+
+export const isRequest = (m: JsonRpcMessage) => typeof m.method === "string" && m.id !== undefined && m.id !== null;
+export const isResponse = (m: JsonRpcMessage) => m.method === undefined && m.id !== undefined && ("result" in m || "error" in m);
+
+/** Error codes the gateway itself answers with. */
+export const ERROR = { parse: -32700, invalidRequest: -32600, internal: -32603, unauthorized: -32001, upstream: -32002 } as const;
+
+export function errorMessage(id: JsonRpcId | null | undefined, code: number, message: string): string {
+  return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: { code, message } });
+}
+
+/** A policy denial: a tool result, not a transport error (DESIGN.md section 4). */
+export function denialMessage(id: JsonRpcId | null | undefined, message: string): string {
+  return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, result: { content: [{ type: "text", text: `[POLICY DENIED] ${message}` }], isError: true } });
+}
+
+/** Did the upstream answer a tools/call with a failure (JSON-RPC error or `isError: true`)? */
+export function isFailedCall(m: JsonRpcMessage): boolean {
+  return m.error !== undefined || m.result?.isError === true;
+}
+
+/** Top-level argument names, sorted: what audit keeps of a call's arguments (never values). */
+export function argumentKeys(args: unknown): string[] {
+  return args !== null && typeof args === "object" && !Array.isArray(args) ? Object.keys(args).sort() : [];
+}

@@ -1,0 +1,70 @@
+import { compilePolicy, parsePolicy } from "../sdk/index.ts";
+import type { ActivePolicy, GrantIdentity, RuntimeView, ServerTarget } from "./contracts.ts";
+import type { GrantRecord, PolicyRecord, ServerRecord } from "./store/config-store.ts";
+
+/**
+ * The proxy's in-memory view of the configuration, updated synchronously by every admin write, so a
+ * revocation or a policy edit applies to the very next request. Policies are compiled once per version.
+ */
+export interface MutableRuntimeView extends RuntimeView {
+  load(snapshot: { servers: ServerRecord[]; policies: PolicyRecord[]; grants: GrantRecord[] }): void;
+  setServer(record: ServerRecord): void;
+  removeServer(name: string): void;
+  setPolicy(record: PolicyRecord): void;
+  removePolicy(name: string): void;
+  setGrant(record: GrantRecord): void;
+  removeGrant(name: string): void;
+}
+
+export function createRuntimeView(): MutableRuntimeView {
+  const servers = new Map<string, ServerTarget>();
+  const policies = new Map<string, ActivePolicy>();
+  const grantsByHash = new Map<string, GrantIdentity>();
+  const hashByGrant = new Map<string, string>();
+
+  const view: MutableRuntimeView = {
+    grantByTokenHash: (hash) => grantsByHash.get(hash),
+    server: (name) => servers.get(name),
+    policy: (name) => policies.get(name),
+
+    load(snapshot) {
+      servers.clear();
+      policies.clear();
+      grantsByHash.clear();
+      hashByGrant.clear();
+      snapshot.servers.forEach(view.setServer);
+      snapshot.policies.forEach(view.setPolicy);
+      snapshot.grants.forEach(view.setGrant);
+    },
+    setServer(r) {
+      servers.set(r.name, { name: r.name, version: r.version, transport: toUpstream(r), timeoutMs: r.timeoutMs });
+    },
+    removeServer(name) {
+      servers.delete(name);
+    },
+    setPolicy(r) {
+      if (policies.get(r.name)?.version === r.version) return;
+      policies.set(r.name, { name: r.name, version: r.version, compiled: compilePolicy(parsePolicy(r.document), { name: r.name }) });
+    },
+    removePolicy(name) {
+      policies.delete(name);
+    },
+    setGrant(r) {
+      view.removeGrant(r.name);
+      grantsByHash.set(r.tokenHash, { name: r.name, server: r.server, policy: r.policy, expiresAt: r.expiresAt ? Date.parse(r.expiresAt) : null });
+      hashByGrant.set(r.name, r.tokenHash);
+    },
+    removeGrant(name) {
+      const hash = hashByGrant.get(name);
+      if (hash !== undefined) grantsByHash.delete(hash);
+      hashByGrant.delete(name);
+    },
+  };
+  return view;
+}
+
+function toUpstream(r: ServerRecord): ServerTarget["transport"] {
+  const t = r.transport;
+  if (t.type === "streamable-http") return { type: "streamable-http", url: t.url, headers: t.headers ?? {} };
+  return { type: "stdio", command: t.command, args: t.args ?? [], env: t.env ?? {}, ...(t.cwd ? { cwd: t.cwd } : {}) };
+}

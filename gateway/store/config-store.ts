@@ -1,0 +1,79 @@
+import type { GrantSpec, PolicySpec, ServerSpec, Transport } from "../../sdk/index.ts";
+
+/**
+ * Servers, policies and grants, versioned. Every backend (SQLite now; PostgreSQL for replicas) passes the
+ * same contract suite (tests/unit/config-store-contract.ts). Credentials are returned decrypted here and
+ * must be redacted by whoever shows a record to a person.
+ */
+export interface ServerRecord {
+  name: string;
+  transport: Transport;
+  timeoutMs: number;
+  description: string | null;
+  labels: Record<string, string>;
+  owner: string | null;
+  credentialsDigest: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PolicyRecord {
+  name: string;
+  document: Record<string, unknown>;
+  owner: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GrantRecord {
+  name: string;
+  server: string;
+  policy: string | null;
+  expiresAt: string | null;
+  description: string | null;
+  owner: string | null;
+  tokenHash: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** `ifMatch`: the version the writer last saw (412 otherwise); `ifNoneMatch`: only create. */
+export interface Preconditions {
+  ifMatch?: number;
+  ifNoneMatch?: boolean;
+}
+
+export interface WriteResult<T> {
+  record: T;
+  created: boolean;
+  /** False when the object already had exactly this content: the version did not move. */
+  changed: boolean;
+}
+
+export interface ConfigStore {
+  getServer(name: string): Promise<ServerRecord | undefined>;
+  putServer(spec: ServerSpec, pre?: Preconditions): Promise<WriteResult<ServerRecord>>;
+  deleteServer(name: string, pre?: Preconditions): Promise<boolean>;
+  listServers(limit: number, after?: string): Promise<ServerRecord[]>;
+
+  getPolicy(name: string): Promise<PolicyRecord | undefined>;
+  putPolicy(spec: PolicySpec, pre?: Preconditions): Promise<WriteResult<PolicyRecord>>;
+  deletePolicy(name: string, pre?: Preconditions): Promise<boolean>;
+  listPolicies(limit: number, after?: string): Promise<PolicyRecord[]>;
+
+  getGrant(name: string): Promise<GrantRecord | undefined>;
+  /** `newTokenHash` is used only when the grant is created. */
+  putGrant(spec: GrantSpec, newTokenHash: string, pre?: Preconditions): Promise<WriteResult<GrantRecord>>;
+  rotateGrant(name: string, tokenHash: string, pre?: Preconditions): Promise<GrantRecord | undefined>;
+  deleteGrant(name: string, pre?: Preconditions): Promise<boolean>;
+  listGrants(limit: number, after?: string): Promise<GrantRecord[]>;
+
+  /** Everything, for building the proxy's in-memory view. */
+  snapshot(): Promise<{ servers: ServerRecord[]; policies: PolicyRecord[]; grants: GrantRecord[] }>;
+  /** Cheap liveness check of the backend. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

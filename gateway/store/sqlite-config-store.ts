@@ -1,0 +1,213 @@
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { ToolgateError, jsonEqual, type GrantSpec, type PolicySpec, type ServerSpec, type Transport } from "../../sdk/index.ts";
+import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WriteResult } from "./config-store.ts";
+import type { Sealer } from "./seal.ts";
+import { transaction } from "./sqlite.ts";
+import { canonicalJson } from "./canonical-json.ts";
+
+type Row = Record<string, string | number | null>;
+
+export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock: () => Date = () => new Date()): ConfigStore {
+  const statements = new Map<string, StatementSync>();
+  const q = (sql: string) => {
+    let s = statements.get(sql);
+    if (!s) statements.set(sql, (s = db.prepare(sql)));
+    return s;
+  };
+
+  function checkPreconditions(kind: string, name: string, existing: { version: number } | undefined, pre: Preconditions = {}): void {
+    if (pre.ifNoneMatch && existing) throw new ToolgateError("precondition_failed", `${kind} "${name}" already exists (If-None-Match: *)`);
+    if (pre.ifMatch !== undefined && existing?.version !== pre.ifMatch) {
+      throw new ToolgateError("precondition_failed", existing ? `${kind} "${name}" is at version ${existing.version}, not ${pre.ifMatch}: it changed since you read it` : `${kind} "${name}" does not exist (If-Match: ${pre.ifMatch})`);
+    }
+  }
+
+  const now = () => clock().toISOString();
+
+  // ---- servers
+  function serverFromRow(r: Row): ServerRecord {
+    const spec = JSON.parse(r.spec as string) as { transport: Transport; timeoutMs: number; description?: string; labels?: Record<string, string> };
+    const credentials = r.credentials ? (JSON.parse(sealer.open(r.credentials as string)) as { headers?: Record<string, string>; env?: Record<string, string> }) : {};
+    const transport = { ...spec.transport } as Transport;
+    if (transport.type === "streamable-http" && credentials.headers) transport.headers = credentials.headers;
+    if (transport.type === "stdio" && credentials.env) transport.env = credentials.env;
+    return {
+      name: r.name as string,
+      transport,
+      timeoutMs: spec.timeoutMs,
+      description: spec.description ?? null,
+      labels: spec.labels ?? {},
+      owner: (r.owner as string | null) ?? null,
+      credentialsDigest: r.credentials_digest as string,
+      version: r.version as number,
+      createdAt: r.created_at as string,
+      updatedAt: r.updated_at as string,
+    };
+  }
+  const getServer = (name: string) => {
+    const r = q("SELECT * FROM servers WHERE name = ?").get(name) as Row | undefined;
+    return r ? serverFromRow(r) : undefined;
+  };
+
+  function splitCredentials(spec: ServerSpec): { public: object; credentials: object } {
+    const { headers, env, ...transport } = spec.transport as Transport & { headers?: Record<string, string>; env?: Record<string, string> };
+    const credentials = { ...(headers ? { headers } : {}), ...(env ? { env } : {}) };
+    return { public: { transport, timeoutMs: spec.timeoutMs, description: spec.description, labels: spec.labels }, credentials };
+  }
+
+  // ---- policies
+  function policyFromRow(r: Row): PolicyRecord {
+    return { name: r.name as string, document: JSON.parse(r.document as string), owner: (r.owner as string | null) ?? null, version: r.version as number, createdAt: r.created_at as string, updatedAt: r.updated_at as string };
+  }
+  const getPolicy = (name: string) => {
+    const r = q("SELECT * FROM policies WHERE name = ?").get(name) as Row | undefined;
+    return r ? policyFromRow(r) : undefined;
+  };
+
+  // ---- grants
+  function grantFromRow(r: Row): GrantRecord {
+    return {
+      name: r.name as string,
+      server: r.server as string,
+      policy: (r.policy as string | null) ?? null,
+      expiresAt: (r.expires_at as string | null) ?? null,
+      description: (r.description as string | null) ?? null,
+      owner: (r.owner as string | null) ?? null,
+      tokenHash: r.token_hash as string,
+      version: r.version as number,
+      createdAt: r.created_at as string,
+      updatedAt: r.updated_at as string,
+    };
+  }
+  const getGrant = (name: string) => {
+    const r = q("SELECT * FROM grants WHERE name = ?").get(name) as Row | undefined;
+    return r ? grantFromRow(r) : undefined;
+  };
+
+  function remove(table: "servers" | "policies" | "grants", kind: string, name: string, pre: Preconditions | undefined, get: (n: string) => { version: number } | undefined): boolean {
+    return transaction(db, () => {
+      const existing = get(name);
+      checkPreconditions(kind, name, existing, pre);
+      if (!existing) return false;
+      q(`DELETE FROM ${table} WHERE name = ?`).run(name);
+      return true;
+    });
+  }
+
+  return {
+    async getServer(name) {
+      return getServer(name);
+    },
+    async putServer(spec, pre) {
+      return transaction(db, (): WriteResult<ServerRecord> => {
+        const existing = getServer(spec.name);
+        checkPreconditions("server", spec.name, existing, pre);
+        const parts = splitCredentials(spec);
+        const credentialsJson = canonicalJson(parts.credentials);
+        const digest = sealer.digest(credentialsJson);
+        const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+        if (existing) {
+          const stored = q("SELECT spec, credentials FROM servers WHERE name = ?").get(spec.name) as Row;
+          const sameCredentials = existing.credentialsDigest === digest;
+          const samePublic = jsonEqual(JSON.parse(stored.spec as string), JSON.parse(JSON.stringify(parts.public)));
+          if (sameCredentials && samePublic && owner === existing.owner) return { record: existing, created: false, changed: false };
+          q("UPDATE servers SET spec = ?, credentials = ?, credentials_digest = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(
+            JSON.stringify(parts.public), sameCredentials ? (stored.credentials ?? null) : sealer.seal(credentialsJson), digest, owner, now(), spec.name,
+          );
+          return { record: getServer(spec.name)!, created: false, changed: true };
+        }
+        const at = now();
+        q("INSERT INTO servers (name, spec, credentials, credentials_digest, owner, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, JSON.stringify(parts.public), sealer.seal(credentialsJson), digest, owner, at, at);
+        return { record: getServer(spec.name)!, created: true, changed: true };
+      });
+    },
+    async deleteServer(name, pre) {
+      return remove("servers", "server", name, pre, getServer);
+    },
+    async listServers(limit, after = "") {
+      return (q("SELECT * FROM servers WHERE name > ? ORDER BY name LIMIT ?").all(after, limit) as Row[]).map(serverFromRow);
+    },
+
+    async getPolicy(name) {
+      return getPolicy(name);
+    },
+    async putPolicy(spec, pre) {
+      return transaction(db, (): WriteResult<PolicyRecord> => {
+        const existing = getPolicy(spec.name);
+        checkPreconditions("policy", spec.name, existing, pre);
+        const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+        if (existing) {
+          if (jsonEqual(existing.document, spec.document) && owner === existing.owner) return { record: existing, created: false, changed: false };
+          q("UPDATE policies SET document = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(JSON.stringify(spec.document), owner, now(), spec.name);
+          return { record: getPolicy(spec.name)!, created: false, changed: true };
+        }
+        const at = now();
+        q("INSERT INTO policies (name, document, owner, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)").run(spec.name, JSON.stringify(spec.document), owner, at, at);
+        return { record: getPolicy(spec.name)!, created: true, changed: true };
+      });
+    },
+    async deletePolicy(name, pre) {
+      return remove("policies", "policy", name, pre, getPolicy);
+    },
+    async listPolicies(limit, after = "") {
+      return (q("SELECT * FROM policies WHERE name > ? ORDER BY name LIMIT ?").all(after, limit) as Row[]).map(policyFromRow);
+    },
+
+    async getGrant(name) {
+      return getGrant(name);
+    },
+    async putGrant(spec: GrantSpec, newTokenHash, pre) {
+      return transaction(db, (): WriteResult<GrantRecord> => {
+        if (!getServer(spec.server)) throw new ToolgateError("invalid_input", `server "${spec.server}" does not exist; create it first`, { issues: [{ path: "/server", message: `server "${spec.server}" does not exist` }] });
+        if (spec.policy && !getPolicy(spec.policy)) throw new ToolgateError("invalid_input", `policy "${spec.policy}" does not exist; create it first`, { issues: [{ path: "/policy", message: `policy "${spec.policy}" does not exist` }] });
+        const existing = getGrant(spec.name);
+        checkPreconditions("grant", spec.name, existing, pre);
+        const next = {
+          server: spec.server,
+          policy: spec.policy ?? null,
+          expiresAt: spec.expiresAt ? new Date(spec.expiresAt).toISOString() : null,
+          description: spec.description ?? null,
+          owner: spec.owner === undefined ? (existing?.owner ?? null) : spec.owner,
+        };
+        if (existing) {
+          const same = next.server === existing.server && next.policy === existing.policy && next.expiresAt === existing.expiresAt && next.description === existing.description && next.owner === existing.owner;
+          if (same) return { record: existing, created: false, changed: false };
+          q("UPDATE grants SET server = ?, policy = ?, expires_at = ?, description = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(next.server, next.policy, next.expiresAt, next.description, next.owner, now(), spec.name);
+          return { record: getGrant(spec.name)!, created: false, changed: true };
+        }
+        const at = now();
+        q("INSERT INTO grants (name, server, policy, expires_at, description, owner, token_hash, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, next.server, next.policy, next.expiresAt, next.description, next.owner, newTokenHash, at, at);
+        return { record: getGrant(spec.name)!, created: true, changed: true };
+      });
+    },
+    async rotateGrant(name, tokenHash, pre) {
+      return transaction(db, () => {
+        const existing = getGrant(name);
+        checkPreconditions("grant", name, existing, pre);
+        if (!existing) return undefined;
+        q("UPDATE grants SET token_hash = ?, version = version + 1, updated_at = ? WHERE name = ?").run(tokenHash, now(), name);
+        return getGrant(name);
+      });
+    },
+    async deleteGrant(name, pre) {
+      return remove("grants", "grant", name, pre, getGrant);
+    },
+    async listGrants(limit, after = "") {
+      return (q("SELECT * FROM grants WHERE name > ? ORDER BY name LIMIT ?").all(after, limit) as Row[]).map(grantFromRow);
+    },
+
+    async snapshot() {
+      return {
+        servers: (q("SELECT * FROM servers").all() as Row[]).map(serverFromRow),
+        policies: (q("SELECT * FROM policies").all() as Row[]).map(policyFromRow),
+        grants: (q("SELECT * FROM grants").all() as Row[]).map(grantFromRow),
+      };
+    },
+    async ping() {
+      q("SELECT 1").get();
+    },
+    async close() {
+      statements.clear();
+    },
+  };
+}

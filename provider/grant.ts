@@ -1,0 +1,67 @@
+import * as pulumi from "@pulumi/pulumi";
+import { serializedProvider } from "./shim.ts";
+import { resourceName, ownerOf } from "./naming.ts";
+import { McpServer } from "./mcp-server.ts";
+import { Policy } from "./policy.ts";
+
+export interface GrantArgs {
+  /** The grant's name in the gateway (appears in audit rows). Default: the logical name. Changing it replaces the grant. */
+  name?: pulumi.Input<string>;
+  /** The server this grant may use: its name or the McpServer resource. */
+  server: pulumi.Input<string> | McpServer;
+  /** The policy deciding this grant's calls: its name or the Policy resource. Without one every call is denied. */
+  policy?: pulumi.Input<string> | Policy;
+  /** When the grant stops working (ISO 8601). */
+  expiresAt?: pulumi.Input<string>;
+  description?: pulumi.Input<string>;
+  /** Any string; changing it issues a new token and the old one stops working. */
+  rotation?: pulumi.Input<string>;
+  /** Take over a grant of this name that exists in the gateway but was not created by this stack (its token stays; set `rotation` to issue one here). */
+  adopt?: pulumi.Input<boolean>;
+}
+
+/**
+ * A bearer credential that lets one agent use one server under one policy.
+ * `token` is a secret output, issued on create and kept across updates.
+ *
+ * @example
+ * const agent = new Grant("support-agent", { server: stripe, policy: readOnly });
+ * export const mcpUrl = agent.url;
+ * export const token = agent.token; // secret
+ */
+export class Grant extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly server: pulumi.Output<string>;
+  declare readonly policy: pulumi.Output<string | undefined>;
+  declare readonly expiresAt: pulumi.Output<string | undefined>;
+  /** The bearer token for `Authorization: Bearer <token>`. Secret. */
+  declare readonly token: pulumi.Output<string | undefined>;
+  /** The MCP URL agents connect to: `<gateway proxy>/mcp/<server>`. */
+  declare readonly url: pulumi.Output<string>;
+  declare readonly version: pulumi.Output<number>;
+
+  constructor(name: string, args: GrantArgs, opts?: pulumi.CustomResourceOptions) {
+    const server = args.server instanceof McpServer ? args.server.name : args.server;
+    const policy = args.policy instanceof Policy ? args.policy.name : args.policy;
+    super(
+      serializedProvider("grant"),
+      name,
+      {
+        name: resourceName(name, args.name),
+        owner: ownerOf(),
+        server,
+        policy,
+        expiresAt: args.expiresAt,
+        description: args.description,
+        rotation: args.rotation,
+        adopt: args.adopt,
+        token: undefined,
+        url: undefined,
+        version: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "token"] },
+      "toolgate",
+      "Grant",
+    );
+  }
+}

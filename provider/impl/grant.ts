@@ -1,0 +1,117 @@
+import { AdminApiError } from "../../sdk/index.ts";
+import { adminClient } from "./config.ts";
+import { changedKeys, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, upsertOwned, type CheckFailure, type Props } from "./common.ts";
+import { deleteOwned, nameFailures } from "./lifecycle.ts";
+
+interface GrantObject {
+  name: string;
+  server: string;
+  policy: string | null;
+  expiresAt: string | null;
+  description?: string | null;
+  owner?: string | null;
+  url: string;
+  version: number;
+  /** Only on create and rotate. */
+  token?: string;
+}
+
+const COMPARED = ["name", "server", "policy", "expiresAt", "description", "rotation", "owner"] as const;
+const OUTPUT_ONLY = ["token", "url", "version", "schemaVersion"];
+
+export const grantProvider = {
+  async check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+    const inputs = inputsOf(news, OUTPUT_ONLY);
+    const failures = [...nameFailures(inputs.name), ...nameFailures(inputs.server).map((f) => ({ ...f, property: "server", reason: f.reason.replace("name must", "server must") }))];
+    if (inputs.server === undefined) failures.push({ property: "server", reason: "server is required: the name of an McpServer or the resource" });
+    if (inputs.policy !== undefined) failures.push(...nameFailures(inputs.policy).map((f) => ({ ...f, property: "policy", reason: f.reason.replace("name must", "policy must") })));
+    if (inputs.expiresAt !== undefined && !isUnknown(inputs.expiresAt)) {
+      if (typeof inputs.expiresAt !== "string" || Number.isNaN(Date.parse(inputs.expiresAt))) {
+        failures.push({ property: "expiresAt", reason: `expiresAt must be an ISO 8601 time like 2027-01-31T00:00:00Z, got ${JSON.stringify(inputs.expiresAt)}` });
+      } else inputs.expiresAt = new Date(inputs.expiresAt).toISOString();
+    }
+    if (inputs.rotation !== undefined && !isUnknown(inputs.rotation) && typeof inputs.rotation !== "string") {
+      failures.push({ property: "rotation", reason: "rotation must be a string; change it to issue a new token" });
+    }
+    return { inputs, failures };
+  },
+
+  async diff(_id: string, olds: Props, news: Props) {
+    const changed = changedKeys(olds, news, COMPARED);
+    return { changes: changed.length > 0, replaces: changed.includes("name") ? ["name"] : [], deleteBeforeReplace: true };
+  },
+
+  async create(inputs: Props) {
+    const name = inputs.name as string;
+    return forPulumi("create grant", name, async () => {
+      const client = adminClient();
+      const owner = inputs.owner as string;
+      const before = await client.get<GrantObject>("grants", name);
+      const r = await upsertOwned<GrantObject>(client, "grants", name, body(inputs), owner, inputs.adopt === true);
+      let token = r.value.token;
+      let live = r.value;
+      // A grant this stack created but never recorded (an interrupted `up`) has a token nobody holds: issue one.
+      // An adopted grant keeps its token unless `rotation` asks for a new one.
+      if (!r.created && (before?.value.owner === owner || inputs.rotation !== undefined)) {
+        live = (await client.rotateGrant<GrantObject>(name)).value;
+        token = live.token;
+      }
+      return { id: name, outs: outputs(inputs, live, token) };
+    });
+  },
+
+  async read(id: string, props: Props) {
+    return forPulumi("read grant", id, async () => {
+      const live = await adminClient().get<GrantObject>("grants", id);
+      if (!live) return {};
+      const inputs: Props = {
+        ...inputsOf(props, OUTPUT_ONLY),
+        name: live.value.name,
+        server: live.value.server,
+        policy: live.value.policy ?? undefined,
+        expiresAt: live.value.expiresAt ?? undefined,
+        description: live.value.description ?? undefined,
+        owner: live.value.owner ?? undefined,
+      };
+      return { id, props: outputs(inputs, live.value, props.token as string | undefined), inputs: inputsOf(inputs) };
+    });
+  },
+
+  async update(_id: string, olds: Props, news: Props) {
+    const name = news.name as string;
+    return forPulumi("update grant", name, async () => {
+      const client = adminClient();
+      let live = (await client.put<GrantObject>("grants", name, body(news))).value;
+      let token = olds.token as string | undefined;
+      if ((olds.rotation ?? null) !== (news.rotation ?? null)) {
+        live = (await client.rotateGrant<GrantObject>(name)).value;
+        token = live.token;
+      }
+      return { outs: outputs(news, live, token) };
+    });
+  },
+
+  async delete(id: string, props: Props) {
+    return forPulumi("delete grant", id, async () => {
+      try {
+        await deleteOwned(adminClient(), "grants", id, props.owner as string | undefined);
+      } catch (error) {
+        if (error instanceof AdminApiError && error.status === 404) return;
+        throw error;
+      }
+    });
+  },
+};
+
+function body(inputs: Props): Props {
+  const out: Props = { name: inputs.name, server: inputs.server, policy: inputs.policy ?? null, owner: inputs.owner };
+  if (inputs.expiresAt !== undefined) out.expiresAt = inputs.expiresAt;
+  if (inputs.description !== undefined) out.description = inputs.description;
+  return out;
+}
+
+function outputs(inputs: Props, live: GrantObject, token: string | undefined): Props {
+  const out: Props = { ...inputsOf(inputs, OUTPUT_ONLY), url: live.url, version: live.version, schemaVersion: OUTPUTS_SCHEMA_VERSION };
+  if (token !== undefined) out.token = token;
+  return out;
+}

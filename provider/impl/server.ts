@@ -1,0 +1,112 @@
+import { ServerSpecSchema, zodIssues } from "../../sdk/index.ts";
+import { adminClient } from "./config.ts";
+import { changedKeys, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, upsertOwned, type CheckFailure, type Props } from "./common.ts";
+import { deleteOwned, nameFailures } from "./lifecycle.ts";
+
+type Credentials = { headers?: Record<string, string>; env?: Record<string, string> };
+
+interface ServerObject {
+  name: string;
+  transport: Record<string, unknown> & { headers?: Record<string, string>; env?: Record<string, string> };
+  timeoutMs: number;
+  description?: string | null;
+  labels?: Record<string, string>;
+  owner?: string | null;
+  credentialsDigest?: string;
+  version: number;
+}
+
+const COMPARED = ["name", "transport", "credentials", "timeoutMs", "description", "labels", "owner"] as const;
+const OUTPUT_ONLY = ["version", "credentialsDigest", "schemaVersion"];
+/** Put in place of credentials changed outside Pulumi, so that refresh shows drift and `up` writes the program's values back. */
+export const DRIFTED_CREDENTIAL = "(changed outside Pulumi)";
+
+export const serverProvider = {
+  async check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+    const inputs = inputsOf(news, OUTPUT_ONLY);
+    const failures = nameFailures(inputs.name);
+    if (isUnknown(inputs)) return { inputs, failures };
+    const parsed = ServerSpecSchema.safeParse(spec(inputs));
+    if (!parsed.success) {
+      // Issues under transport.headers/env are reported on `credentials`, where the program's secrets live; values are never echoed.
+      const issues = zodIssues(parsed.error, { input: spec(inputs) }).map((i) => ({ ...i, path: i.path.replace(/^\/transport\/(headers|env)/, "/credentials/$1") }));
+      failures.push(...toFailures(issues));
+      return { inputs, failures };
+    }
+    const { headers, env, ...transport } = parsed.data.transport as ServerObject["transport"];
+    const normalized: Props = {
+      ...inputs,
+      transport,
+      credentials: { ...(headers ? { headers } : {}), ...(env ? { env } : {}) },
+      timeoutMs: parsed.data.timeoutMs,
+      labels: parsed.data.labels ?? {},
+    };
+    return { inputs: normalized, failures };
+  },
+
+  async diff(_id: string, olds: Props, news: Props) {
+    const changed = changedKeys(olds, news, COMPARED);
+    return { changes: changed.length > 0, replaces: changed.includes("name") ? ["name"] : [], deleteBeforeReplace: true };
+  },
+
+  async create(inputs: Props) {
+    const name = inputs.name as string;
+    return forPulumi("create server", name, async () => {
+      const r = await upsertOwned<ServerObject>(adminClient(), "servers", name, { ...spec(inputs), owner: inputs.owner }, inputs.owner as string, inputs.adopt === true);
+      return { id: name, outs: outputs(inputs, r.value) };
+    });
+  },
+
+  async read(id: string, props: Props) {
+    return forPulumi("read server", id, async () => {
+      const live = await adminClient().get<ServerObject>("servers", id);
+      if (!live) return {};
+      const { headers, env, ...transport } = live.value.transport;
+      const sameCredentials = live.value.credentialsDigest !== undefined && live.value.credentialsDigest === props.credentialsDigest;
+      const credentials: Credentials = sameCredentials ? ((props.credentials as Credentials) ?? {}) : drifted(headers, env);
+      const inputs: Props = {
+        ...inputsOf(props, OUTPUT_ONLY),
+        name: live.value.name,
+        transport,
+        credentials,
+        timeoutMs: live.value.timeoutMs,
+        description: live.value.description ?? undefined,
+        labels: live.value.labels ?? {},
+        owner: live.value.owner ?? undefined,
+      };
+      return { id, props: outputs(inputs, live.value), inputs: inputsOf(inputs) };
+    });
+  },
+
+  async update(_id: string, _olds: Props, news: Props) {
+    const name = news.name as string;
+    return forPulumi("update server", name, async () => {
+      const r = await adminClient().put<ServerObject>("servers", name, { ...spec(news), owner: news.owner });
+      return { outs: outputs(news, r.value) };
+    });
+  },
+
+  async delete(id: string, props: Props) {
+    return forPulumi("delete server", id, () => deleteOwned(adminClient(), "servers", id, props.owner as string | undefined));
+  },
+};
+
+/** The admin API body: credentials go back inside the transport. */
+function spec(inputs: Props): Props {
+  const credentials = (inputs.credentials ?? {}) as Credentials;
+  const transport = { ...(inputs.transport as Record<string, unknown>) };
+  if (transport.type === "stdio" && credentials.env) transport.env = credentials.env;
+  if (transport.type === "streamable-http" && credentials.headers) transport.headers = credentials.headers;
+  const out: Props = { name: inputs.name, transport };
+  for (const key of ["timeoutMs", "description", "labels"]) if (inputs[key] !== undefined) out[key] = inputs[key];
+  return out;
+}
+
+function drifted(headers: Record<string, string> | undefined, env: Record<string, string> | undefined): Credentials {
+  const mark = (m: Record<string, string>) => Object.fromEntries(Object.keys(m).map((k) => [k, DRIFTED_CREDENTIAL]));
+  return { ...(headers ? { headers: mark(headers) } : {}), ...(env ? { env: mark(env) } : {}) };
+}
+
+function outputs(inputs: Props, live: ServerObject): Props {
+  return { ...inputsOf(inputs, OUTPUT_ONLY), version: live.version, credentialsDigest: live.credentialsDigest, schemaVersion: OUTPUTS_SCHEMA_VERSION };
+}

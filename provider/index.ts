@@ -1,0 +1,4 @@
+/** toolgate: Pulumi resources for the Toolgate MCP gateway. */
+export { McpServer, type McpServerArgs, type McpServerTransport } from "./mcp-server.ts";
+export { Policy, type PolicyArgs } from "./policy.ts";
+export { Grant, type GrantArgs } from "./grant.ts";

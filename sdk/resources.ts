@@ -1,0 +1,150 @@
+import { z } from "zod";
+import { validatePolicy } from "./policy/validate.ts";
+import { joinPointer, type Issue } from "./issues.ts";
+
+/**
+ * Admin API objects (DESIGN.md section 3). Names are identities used in URLs and audit rows: lower case,
+ * 1-63 characters. These schemas validate admin API requests, the provider's `check`, and generate OpenAPI.
+ */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+const got = (input: unknown) => (input === undefined ? "it is missing" : `got ${JSON.stringify(input)}`);
+/** Messages for secret-bearing fields never echo the value. */
+const gotType = (input: unknown) => (input === undefined ? "it is missing" : `got ${Array.isArray(input) ? "a list" : typeof input}`);
+
+export const NameSchema = z
+  .string({ error: (i) => `name must be a string, ${got(i.input)}` })
+  .regex(NAME_PATTERN, { error: (i) => `name must be 1-63 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit, ${got(i.input)}` });
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const FORBIDDEN_HEADERS = new Set(["host", "content-length", "connection", "transfer-encoding", "mcp-session-id", "mcp-protocol-version", "cookie"]);
+
+const Headers = z
+  .record(
+    z.string().regex(HEADER_NAME, { error: (i) => `header name ${JSON.stringify(i.input)} is not a valid HTTP header name` }).refine((h) => !FORBIDDEN_HEADERS.has(h.toLowerCase()), { error: (i) => `header ${JSON.stringify(i.input)} is managed by the gateway and cannot be configured` }),
+    z.string({ error: (i) => `header values must be strings, ${gotType(i.input)}` }).refine((v) => !/[\r\n\0]/.test(v), { error: "header values must not contain line breaks" }),
+    { error: (i) => `headers must be an object of header name to value, ${gotType(i.input)}` },
+  )
+  .meta({ description: "Sent to the upstream on every request (API keys, tenant IDs). Secret: encrypted at rest, never returned." });
+
+const Env = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: (i) => `environment variable name ${JSON.stringify(i.input)} is not valid` }),
+    z.string({ error: (i) => `environment values must be strings, ${gotType(i.input)}` }),
+    { error: (i) => `env must be an object of variable name to value, ${gotType(i.input)}` },
+  )
+  .meta({ description: "Environment of the child process. Secret: encrypted at rest, never returned." });
+
+export const HttpTransportSchema = z.strictObject({
+  type: z.literal("streamable-http"),
+  url: z
+    .string({ error: (i) => `url must be a string, ${got(i.input)}` })
+    .refine((u) => URL.canParse(u) && ["http:", "https:"].includes(new URL(u).protocol), { error: (i) => `url must be an http(s) URL, ${got(i.input)}` })
+    .refine((u) => !URL.canParse(u) || (new URL(u).username === "" && new URL(u).password === ""), { error: "url must not contain credentials; put them in headers" }),
+  headers: Headers.optional(),
+});
+
+export const StdioTransportSchema = z.strictObject({
+  type: z.literal("stdio"),
+  command: z.string({ error: (i) => `command must be a string, ${got(i.input)}` }).min(1, { error: "command must not be empty" }),
+  args: z.array(z.string(), { error: (i) => `args must be a list of strings, ${got(i.input)}` }).optional(),
+  env: Env.optional(),
+  cwd: z.string({ error: (i) => `cwd must be a string, ${got(i.input)}` }).min(1).optional(),
+});
+
+export const TransportSchema = z.discriminatedUnion("type", [HttpTransportSchema, StdioTransportSchema], {
+  error: (i) => `transport.type must be "streamable-http" or "stdio", ${got((i.input as { type?: unknown } | undefined)?.type)}`,
+});
+
+const Labels = z.record(z.string().min(1).max(63), z.string().max(256), { error: (i) => `labels must be an object of string to string, ${got(i.input)}` });
+const Description = z.string({ error: (i) => `description must be a string, ${got(i.input)}` }).max(1024, { error: "description must be at most 1024 characters" });
+/** Who manages the object, e.g. `pulumi:<project>/<stack>`; lets two stacks notice they claim the same name. */
+const Owner = z.string({ error: (i) => `owner must be a string, ${got(i.input)}` }).max(256, { error: "owner must be at most 256 characters" }).nullable();
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export const ServerSpecSchema = z.strictObject({
+  name: NameSchema,
+  transport: TransportSchema,
+  timeoutMs: z
+    .number({ error: (i) => `timeoutMs must be a number of milliseconds, ${got(i.input)}` })
+    .int({ error: "timeoutMs must be a whole number of milliseconds" })
+    .min(100, { error: "timeoutMs must be at least 100" })
+    .max(3_600_000, { error: "timeoutMs must be at most 3600000 (one hour)" })
+    .default(DEFAULT_TIMEOUT_MS),
+  description: Description.optional(),
+  labels: Labels.optional(),
+  owner: Owner.optional(),
+});
+export type ServerSpec = z.output<typeof ServerSpecSchema>;
+export type ServerSpecInput = z.input<typeof ServerSpecSchema>;
+export type Transport = z.output<typeof TransportSchema>;
+
+export const PolicySpecSchema = z.strictObject({
+  name: NameSchema,
+  /** Validated with `validatePolicy` (issues re-rooted under /document) by `parsePolicySpec`. */
+  document: z.record(z.string(), z.unknown(), { error: (i) => `document must be a policy object, ${got(i.input)}` }),
+  owner: Owner.optional(),
+});
+export type PolicySpec = z.output<typeof PolicySpecSchema>;
+
+export const GrantSpecSchema = z.strictObject({
+  name: NameSchema,
+  server: NameSchema,
+  policy: NameSchema.nullable().optional(),
+  expiresAt: z.iso.datetime({ offset: true, error: (i) => `expiresAt must be an ISO 8601 time like 2027-01-31T00:00:00Z, ${got(i.input)}` }).nullable().optional(),
+  description: Description.optional(),
+  owner: Owner.optional(),
+});
+export type GrantSpec = z.output<typeof GrantSpecSchema>;
+
+const Meta = { version: z.number().int(), createdAt: z.string(), updatedAt: z.string() };
+
+export const ServerObjectSchema = z.object({
+  name: z.string(),
+  transport: z.union([
+    HttpTransportSchema.extend({ headers: z.record(z.string(), z.literal("[redacted]")).optional() }),
+    StdioTransportSchema.extend({ env: z.record(z.string(), z.literal("[redacted]")).optional() }),
+  ]),
+  timeoutMs: z.number(),
+  description: z.string().nullable(),
+  labels: z.record(z.string(), z.string()),
+  owner: z.string().nullable(),
+  /** HMAC-SHA256 (gateway-held key) of the credentials: changes when they change, reveals nothing. */
+  credentialsDigest: z.string(),
+  ...Meta,
+});
+export type ServerObject = z.output<typeof ServerObjectSchema>;
+
+export const PolicyObjectSchema = z.object({ name: z.string(), document: z.record(z.string(), z.unknown()), owner: z.string().nullable(), ...Meta });
+export type PolicyObject = z.output<typeof PolicyObjectSchema>;
+
+export const GrantObjectSchema = z.object({
+  name: z.string(),
+  server: z.string(),
+  policy: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  description: z.string().nullable(),
+  owner: z.string().nullable(),
+  /** The MCP URL agents use: `<proxy base>/mcp/<server>`. */
+  url: z.string(),
+  /** Present only in the responses of create and rotate. */
+  token: z.string().optional(),
+  ...Meta,
+});
+export type GrantObject = z.output<typeof GrantObjectSchema>;
+
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number(),
+  detail: z.string().optional(),
+  code: z.string(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** Validates a policy spec including its document; every issue as a pointer from the request body's root. */
+export function policySpecIssues(spec: PolicySpec): Issue[] {
+  const result = validatePolicy(spec.document);
+  return result.ok ? [] : result.errors.map((e) => ({ path: joinPointer("/document", e.path), message: e.message }));
+}

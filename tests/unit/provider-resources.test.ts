@@ -1,0 +1,84 @@
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { Grant, McpServer, Policy } from "../../provider/index.ts";
+
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+const registered: Registered[] = [];
+
+before(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type.endsWith(":Grant")) Object.assign(state, { token: "tg_mocked", url: `http://127.0.0.1:8787/mcp/${String(args.inputs.server)}` });
+        return { id: String(args.inputs.name), state };
+      },
+      call: () => ({}),
+    },
+    "shop",
+    "prod",
+    false,
+  );
+});
+
+const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((done) => o.apply((v) => done(v)));
+const isSecret = <T>(o: pulumi.Output<T>) => (o as unknown as { isSecret: Promise<boolean> }).isSecret;
+
+test("resources get distinct type tokens, default names without suffix, and the stack as owner", async () => {
+  const server = new McpServer("stripe", { transport: { type: "streamable-http", url: "https://mcp.example.com/mcp" } });
+  const policy = new Policy("read-only", { document: { version: "1", default: "deny", tools: { search: {} } } });
+  const grant = new Grant("support-agent", { server, policy, name: "support" });
+  assert.equal(await resolve(grant.name), "support");
+  assert.equal(await resolve(grant.server), "stripe");
+  assert.equal(await resolve(grant.policy), "read-only");
+  const byName = Object.fromEntries(registered.map((r) => [r.name, r]));
+  assert.equal(byName.stripe!.type, "pulumi-nodejs:dynamic/toolgate:McpServer");
+  assert.equal(byName["read-only"]!.type, "pulumi-nodejs:dynamic/toolgate:Policy");
+  assert.equal(byName["support-agent"]!.type, "pulumi-nodejs:dynamic/toolgate:Grant");
+  assert.equal(byName.stripe!.inputs.name, "stripe");
+  assert.equal(byName.stripe!.inputs.owner, "pulumi:shop/prod");
+});
+
+test("server credentials are split out of the transport and secret; the transport stays readable", async () => {
+  const server = new McpServer("github", {
+    transport: { type: "streamable-http", url: "https://api.example.com/mcp", headers: { Authorization: "Bearer ghp_secret" } },
+  });
+  assert.deepEqual(await resolve(server.transport), { type: "streamable-http", url: "https://api.example.com/mcp" });
+  assert.deepEqual(await resolve(server.credentials), { headers: { Authorization: "Bearer ghp_secret" } });
+  assert.equal(await isSecret(server.credentials), true);
+  assert.equal(await isSecret(server.transport), false);
+  const stdio = new McpServer("fs", { transport: { type: "stdio", command: "npx", args: ["-y", "server"], env: { TOKEN: "t" } } });
+  assert.deepEqual(await resolve(stdio.transport), { type: "stdio", command: "npx", args: ["-y", "server"] });
+  assert.deepEqual(await resolve(stdio.credentials), { env: { TOKEN: "t" } });
+});
+
+test("a grant accepts server and policy by name", async () => {
+  const grant = new Grant("ci", { server: "github", policy: "ci-policy", rotation: "2026-11" });
+  assert.equal(await resolve(grant.server), "github");
+  assert.equal(await resolve(grant.policy), "ci-policy");
+});
+
+test("Policy.fromFile reads JSON and YAML and names the file on errors", () => {
+  const doc = Policy.fromFile("examples/policies/filesystem.yaml") as { default: string };
+  assert.equal(doc.default, "deny");
+  assert.throws(() => Policy.fromFile("examples/policies/nope.json"), { message: "Policy.fromFile: cannot read examples/policies/nope.json (ENOENT)" });
+  assert.throws(() => Policy.fromFile("examples/policies/invalid/broken.yaml"), { message: "examples/policies/invalid/broken.yaml:5:3: Map keys must be unique" });
+});
+
+test("the serialized provider is small, loads the implementation by name and captures no state", async () => {
+  new McpServer("with-secret", { transport: { type: "streamable-http", url: "https://x.example.com", headers: { "X-Api-Key": "k-12345-secret" } } });
+  const texts = new Set(registered.map((r) => String(r.inputs.__provider)));
+  assert.equal(texts.size, 3, "one serialized provider per kind");
+  for (const text of texts) {
+    assert.ok(text.length < 3000, `serialized provider is ${text.length} bytes`);
+    assert.match(text, /toolgate\/provider-impl/);
+    assert.doesNotMatch(text, /k-12345-secret|ghp_secret|tg_|undici|zod/);
+  }
+});
