@@ -49,6 +49,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     sweeper.unref();
 
     const proxy = createProxy({ view, counters, audit, metrics, log, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
+    metrics.observe(proxy);
     const proxyServer = createServer((req, res) => {
       const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec(req.url ?? "");
       if (!match) {

@@ -1,8 +1,8 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ProxyMetrics } from "./contracts.ts";
 
 /** Prometheus metrics of one gateway process (no module-level registry: tests run several gateways). */
-export function createMetrics(): ProxyMetrics & { registry: Registry } {
+export function createMetrics(): ProxyMetrics & { registry: Registry; observe(gauges: { inFlight(): number; stdioProcesses(): number }): void } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "toolgate_process_" });
   const decisions = new Counter({ name: "toolgate_decisions_total", help: "tools/call decisions by effect, rule and server", labelNames: ["effect", "rule", "server"], registers: [registry] });
@@ -16,6 +16,10 @@ export function createMetrics(): ProxyMetrics & { registry: Registry } {
   const upstreamErrors = new Counter({ name: "toolgate_upstream_errors_total", help: "Upstream failures by server and kind", labelNames: ["server", "kind"], registers: [registry] });
   return {
     registry,
+    observe(gauges) {
+      new Gauge({ name: "toolgate_inflight_calls", help: "MCP POST requests being handled", registers: [registry], collect() { this.set(gauges.inFlight()); } });
+      new Gauge({ name: "toolgate_stdio_processes", help: "stdio upstream processes alive", registers: [registry], collect() { this.set(gauges.stdioProcesses()); } });
+    },
     decision: (effect, rule, server) => decisions.inc({ effect, rule, server }),
     latency: (method, seconds) => latency.observe({ method: knownMethod(method) }, seconds),
     upstreamError: (server, kind) => upstreamErrors.inc({ server, kind }),

@@ -23,6 +23,8 @@ export interface ProxyDeps {
   maxStdioProcesses?: number;
   stdioIdleMs?: number;
   maxBodyBytes?: number;
+  /** How long close() waits for in-flight calls before cutting them off (default 10 s). */
+  drainMs?: number;
   clock?: () => number;
 }
 
@@ -31,6 +33,8 @@ export interface Proxy {
   /** Stops accepting requests (503), waits for in-flight calls, stops stdio children. */
   close(): Promise<void>;
   inFlight(): number;
+  /** stdio upstream processes alive now. */
+  stdioProcesses(): number;
 }
 
 /**
@@ -215,11 +219,20 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
     async close() {
       closing = true;
-      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(() => {
+            deps.log.warn({ inFlight }, "drain deadline reached; cutting off the calls still in flight");
+            resolve();
+          }, deps.drainMs ?? 10_000).unref();
+        });
+      }
       await Promise.all([...upstreams.values()].map((u) => u.upstream.close()));
-      await dispatcher.close();
+      await dispatcher.destroy();
     },
 
     inFlight: () => inFlight,
+    stdioProcesses: () => stdioLimit.active,
   };
 }

@@ -88,6 +88,7 @@ export function createHttpUpstream(target: ServerTarget & { transport: { type: "
         return { status: null, failure };
       }
       const { response, done } = sent;
+      let streamingResponse = false;
       try {
         const status = response.statusCode;
         copyResponseHeaders(response.headers, res);
@@ -112,6 +113,7 @@ export function createHttpUpstream(target: ServerTarget & { transport: { type: "
         });
         res.writeHead(status);
         res.flushHeaders();
+        streamingResponse = true;
         for await (const chunk of response.body) {
           const out = rewriter.push(chunk.toString("utf8"));
           if (out) res.write(out);
@@ -122,6 +124,7 @@ export function createHttpUpstream(target: ServerTarget & { transport: { type: "
         const failure = failureOf(error);
         onError(failure);
         if (!res.headersSent) res.writeHead(200, { "content-type": "application/json" }).end(errorMessage(message.id, ERROR.upstream, describe(failure)));
+        else if (streamingResponse && !res.writableEnded) res.end(`event: message\ndata: ${errorMessage(message.id, ERROR.upstream, describe(failure))}\n\n`);
         else res.destroy();
         return { status: response.statusCode, failure };
       } finally {
