@@ -44,7 +44,9 @@ export class Policy extends pulumi.dynamic.Resource {
     try {
       text = readFileSync(path, "utf8");
     } catch (error) {
-      throw new Error(`Policy.fromFile: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+      throw new Error(`Policy.fromFile: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"})`, {
+        cause: error,
+      });
     }
     return parsePolicyText(text, path) as PolicyDocumentInput;
   }

@@ -1,4 +1,8 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- the serialized closure must not depend on this module's imports */
 import type * as pulumi from "@pulumi/pulumi";
+import type * as nodeModule from "node:module";
+import type * as nodePath from "node:path";
+import type * as providerImpl from "./impl/index.ts";
 
 export type ResourceKind = "server" | "policy" | "grant";
 
@@ -43,9 +47,9 @@ function shim(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
     },
   };
 
-  function load(): typeof import("./impl/index.ts") {
-    const { createRequire } = require("node:module") as typeof import("node:module");
-    const { join } = require("node:path") as typeof import("node:path");
+  function load(): typeof providerImpl {
+    const { createRequire } = require("node:module") as typeof nodeModule;
+    const { join } = require("node:path") as typeof nodePath;
     return createRequire(join(process.cwd(), "pulumi-program.js"))("toolgate/provider-impl");
   }
 }

@@ -59,7 +59,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (who === "read-only" && c.req.method !== "GET" && c.req.method !== "HEAD") throw new ApiProblem(403, "forbidden", "The read-only token cannot change anything");
     await next();
   });
-  app.use("*", bodyLimit({ maxSize: maxBody, onError: () => { throw new ApiProblem(413, "too_large", `Request body is larger than ${maxBody} bytes`); } }));
+  app.use("*", bodyLimit({ maxSize: maxBody, onError: () => { throw new ApiProblem(413, "too_large", `Request body is larger than ${maxBody} bytes`, { headers: { connection: "close" } }); } }));
 
   app.get("/metrics", async (c) => c.text(await deps.registry.metrics(), 200, { "content-type": deps.registry.contentType }));
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
@@ -203,7 +203,7 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, urlName: string):
   }
   const parsed = schema.safeParse(withName, { reportInput: false });
   if (!parsed.success) {
-    const issues = zodIssues(parsed.error, { input: withName, pickUnionBranch: () => 0 });
+    const issues = zodIssues(parsed.error, { input: withName, pickUnionBranch: () => 0 }).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     throw new ApiProblem(400, "invalid_input", `The request body has ${issues.length} problem${issues.length === 1 ? "" : "s"}`, { issues });
   }
   return parsed.data;

@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { ToolgateError, jsonEqual, type GrantSpec, type PolicySpec, type ServerSpec, type Transport } from "../../sdk/index.ts";
+import { ToolgateError, jsonEqual, type GrantSpec, type ServerSpec, type Transport } from "../../sdk/index.ts";
 import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WriteResult } from "./config-store.ts";
 import type { Sealer } from "./seal.ts";
 import { transaction } from "./sqlite.ts";

@@ -53,12 +53,17 @@ export async function startGateway(options: { dataDir?: string; adminToken?: str
     });
   });
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  // An empty token means "let the gateway generate one"; tests that do so read it from the data dir.
+  const admin = adminToken ? new AdminClient({ endpoint: urls.adminUrl, token: adminToken, attempts: 1 }) : undefined;
   return {
     ...urls,
     adminToken,
     dataDir,
     child,
-    admin: new AdminClient({ endpoint: urls.adminUrl, token: adminToken, attempts: 1 }),
+    get admin() {
+      if (!admin) throw new Error("this gateway was started without a known admin token");
+      return admin;
+    },
     logs: () => output,
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import type * as grpcJs from "@grpc/grpc-js";
 import { createRequire } from "node:module";
 import * as pulumi from "@pulumi/pulumi";
 import { ROOT } from "./cli.ts";
@@ -9,7 +10,7 @@ import { serializedProvider, type ResourceKind } from "../../provider/shim.ts";
  * create/update, read, delete), without the Pulumi CLI. See docs/provider.md "Testing".
  */
 const require = createRequire(import.meta.url);
-const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+const grpc = require("@grpc/grpc-js") as typeof grpcJs;
 const providerPb = require("@pulumi/pulumi/proto/provider_pb");
 const { ResourceProviderClient } = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const { Struct } = require("google-protobuf/google/protobuf/struct_pb");

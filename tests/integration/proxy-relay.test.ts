@@ -35,7 +35,7 @@ before(async () => {
       },
     },
   });
-  for (const [name, server, policy] of [["stdio", "everything", "open"], ["http", "everything-http", "open"], ["files", "files", "files"]]) {
+  for (const [name, server, policy] of [["stdio", "everything", "open"], ["http", "everything-http", "open"], ["files", "files", "files"]] as const) {
     tokens[name] = (await gw.admin.put<{ token: string }>("grants", name, { server, policy })).value.token;
   }
 });
@@ -168,7 +168,7 @@ test("ending a session (DELETE) stops its stdio process", async () => {
   const client = await connect(gw.proxyUrl, "everything", tokens.stdio!);
   await client.callTool({ name: "echo", arguments: { message: "x" } });
   assert.equal(await metric(), before + 1);
-  await (client.transport as { terminateSession(): Promise<void> }).terminateSession();
+  await (client.transport as unknown as { terminateSession(): Promise<void> }).terminateSession();
   await client.close();
   const deadline = Date.now() + 5000;
   while ((await metric()) !== before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
