@@ -22,7 +22,7 @@ const OUTPUT_ONLY = ["token", "url", "version", "schemaVersion"];
 export const grantProvider = {
   async check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
     const inputs = inputsOf(news, OUTPUT_ONLY);
-    const failures = [...nameFailures(inputs.name), ...nameFailures(inputs.server).map((f) => ({ ...f, property: "server", reason: f.reason.replace("name must", "server must") }))];
+    const failures = [...nameFailures(inputs.name), ...(inputs.server === undefined ? [] : nameFailures(inputs.server)).map((f) => ({ ...f, property: "server", reason: f.reason.replace("name must", "server must") }))];
     if (inputs.server === undefined) failures.push({ property: "server", reason: "server is required: the name of an McpServer or the resource" });
     if (inputs.policy !== undefined) failures.push(...nameFailures(inputs.policy).map((f) => ({ ...f, property: "policy", reason: f.reason.replace("name must", "policy must") })));
     if (inputs.expiresAt !== undefined && !isUnknown(inputs.expiresAt)) {

@@ -39,6 +39,11 @@ export async function providerText(kind: ResourceKind): Promise<string> {
   return sf.text;
 }
 
+/** The engine always sends the serialized provider along with inputs and state (as `__provider`). */
+async function withProvider(kind: ResourceKind, props: Props): Promise<Props> {
+  return props.__provider === undefined ? { ...props, __provider: await providerText(kind) } : props;
+}
+
 export class ProviderHarness {
   private readonly client: { [method: string]: (req: unknown, cb: (err: Error | null, res: unknown) => void) => void; close(): void };
   readonly stderr: string[];
@@ -89,7 +94,7 @@ export class ProviderHarness {
     const req = new providerPb.CheckRequest();
     req.setUrn(this.urn(kind, name));
     req.setOlds(Struct.fromJavaScript(olds));
-    req.setNews(Struct.fromJavaScript({ ...news, __provider: await providerText(kind) }));
+    req.setNews(Struct.fromJavaScript(await withProvider(kind, news)));
     const res = await this.call<{ getInputs(): { toJavaScript(): Props }; getFailuresList(): { getProperty(): string; getReason(): string }[] }>("check", req);
     return { inputs: res.getInputs().toJavaScript(), failures: res.getFailuresList().map((f) => ({ property: f.getProperty(), reason: f.getReason() })) };
   }
@@ -98,8 +103,8 @@ export class ProviderHarness {
     const req = new providerPb.DiffRequest();
     req.setId(id);
     req.setUrn(this.urn(kind, name));
-    req.setOlds(Struct.fromJavaScript(olds));
-    req.setNews(Struct.fromJavaScript(news));
+    req.setOlds(Struct.fromJavaScript(await withProvider(kind, olds)));
+    req.setNews(Struct.fromJavaScript(await withProvider(kind, news)));
     const res = await this.call<{ getChanges(): number; getReplacesList(): string[]; getDeletebeforereplace(): boolean }>("diff", req);
     return { changes: (["unknown", "none", "some"] as const)[res.getChanges()]!, replaces: res.getReplacesList(), deleteBeforeReplace: res.getDeletebeforereplace() };
   }
@@ -116,17 +121,19 @@ export class ProviderHarness {
     const req = new providerPb.ReadRequest();
     req.setId(id);
     req.setUrn(this.urn(kind, name));
-    req.setProperties(Struct.fromJavaScript(props));
+    req.setProperties(Struct.fromJavaScript(await withProvider(kind, props)));
     const res = await this.call<{ getId(): string; getProperties(): { toJavaScript(): Props } | undefined; getInputs(): { toJavaScript(): Props } | undefined }>("read", req);
-    return { id: res.getId(), props: res.getProperties()?.toJavaScript() ?? {}, inputs: res.getInputs()?.toJavaScript() };
+    const inputs = res.getInputs()?.toJavaScript();
+    if (inputs) delete inputs.__provider;
+    return { id: res.getId(), props: res.getProperties()?.toJavaScript() ?? {}, inputs };
   }
 
   async update(kind: ResourceKind, name: string, id: string, olds: Props, news: Props): Promise<Props> {
     const req = new providerPb.UpdateRequest();
     req.setId(id);
     req.setUrn(this.urn(kind, name));
-    req.setOlds(Struct.fromJavaScript(olds));
-    req.setNews(Struct.fromJavaScript(news));
+    req.setOlds(Struct.fromJavaScript(await withProvider(kind, olds)));
+    req.setNews(Struct.fromJavaScript(await withProvider(kind, news)));
     const res = await this.call<{ getProperties(): { toJavaScript(): Props } }>("update", req);
     return res.getProperties().toJavaScript();
   }
@@ -135,7 +142,7 @@ export class ProviderHarness {
     const req = new providerPb.DeleteRequest();
     req.setId(id);
     req.setUrn(this.urn(kind, name));
-    req.setProperties(Struct.fromJavaScript(props));
+    req.setProperties(Struct.fromJavaScript(await withProvider(kind, props)));
     await this.call("delete", req);
   }
 

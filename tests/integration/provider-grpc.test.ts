@@ -1,0 +1,229 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startGateway, type TestGateway } from "../helpers/gateway.ts";
+import { ProviderHarness, UNKNOWN, type Props } from "../helpers/provider-harness.ts";
+
+/**
+ * The engine's view of the provider: the real `@pulumi/pulumi` dynamic-provider gRPC server, fed the serialized
+ * shim, against a real `toolgate serve`. No Pulumi CLI (that is tests/e2e).
+ */
+
+let gw: TestGateway;
+let provider: ProviderHarness;
+const OWNER = "pulumi:shop/dev";
+const SECRET_HEADER = "Bearer upstream-secret-7f3a";
+
+before(async () => {
+  gw = await startGateway();
+  provider = await ProviderHarness.start({}, { "toolgate:endpoint": gw.adminUrl, "toolgate:token": gw.adminToken });
+});
+
+after(async () => {
+  await provider.stop();
+  assert.equal(await gw.stop(), 0);
+});
+
+const httpServer = (name: string, extra: Props = {}): Props => ({
+  name,
+  owner: OWNER,
+  transport: { type: "streamable-http", url: "https://mcp.example.com/mcp" },
+  credentials: { headers: { Authorization: SECRET_HEADER } },
+  ...extra,
+});
+const policyDoc = { version: "1", default: "deny", tools: { search: {} } };
+
+test("check reports every problem on its property path, without the network", async () => {
+  const offline = await ProviderHarness.start({ TOOLGATE_ENDPOINT: "", TOOLGATE_TOKEN: "" });
+  try {
+    const policy = await offline.check("policy", "bad", {}, {
+      name: "Bad Name",
+      owner: OWNER,
+      document: { version: "2", default: "allow", tools: { "a.b": { limits: [{ counter: "c", window: "fortnight", max: 0 }] } } },
+    });
+    assert.deepEqual(policy.failures, [
+      { property: "name", reason: 'name must be 1-63 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit, got "Bad Name"' },
+      ...policy.failures.filter((f) => f.property.startsWith("document")),
+    ]);
+    const properties = policy.failures.map((f) => f.property);
+    assert.ok(properties.includes("document.version"), properties.join(", "));
+    assert.ok(properties.includes('document.tools["a.b"].limits[0].window'), properties.join(", "));
+    assert.ok(properties.includes('document.tools["a.b"].limits[0].max'), properties.join(", "));
+
+    const server = await offline.check("server", "s", {}, {
+      name: "s",
+      owner: OWNER,
+      transport: { type: "streamable-http", url: "not a url" },
+      credentials: { headers: { "X-Key": 42 } },
+      timeoutMs: -1,
+    });
+    const byProperty = new Map(server.failures.map((f) => [f.property, f.reason]));
+    assert.ok(byProperty.has("transport.url"), [...byProperty.keys()].join(", "));
+    assert.ok(byProperty.has("timeoutMs"), [...byProperty.keys()].join(", "));
+    assert.ok([...byProperty.keys()].some((p) => p.startsWith("credentials.headers")), [...byProperty.keys()].join(", "));
+    assert.ok(!JSON.stringify(server.failures).includes("42"), "credential values are not echoed");
+
+    const grant = await offline.check("grant", "g", {}, { name: "g", owner: OWNER, expiresAt: "next tuesday" });
+    assert.deepEqual(grant.failures, [
+      { property: "server", reason: "server is required: the name of an McpServer or the resource" },
+      { property: "expiresAt", reason: 'expiresAt must be an ISO 8601 time like 2027-01-31T00:00:00Z, got "next tuesday"' },
+    ]);
+
+    // Values not known yet during preview are not reported.
+    const preview = await offline.check("grant", "g", {}, { name: "g", owner: OWNER, server: UNKNOWN });
+    assert.deepEqual(preview.failures, []);
+  } finally {
+    await offline.stop();
+  }
+});
+
+test("diff is pure: defaults, key order and unchanged secrets are no change; a rename replaces", async () => {
+  const checked = (await provider.check("server", "quiet", {}, httpServer("quiet"))).inputs;
+  assert.equal(checked.timeoutMs, 30_000, "defaults are filled in by check, so they never show as a change");
+  const reordered = (await provider.check("server", "quiet", {}, {
+    credentials: { headers: { Authorization: SECRET_HEADER } },
+    transport: { url: "https://mcp.example.com/mcp", type: "streamable-http" },
+    owner: OWNER,
+    name: "quiet",
+    timeoutMs: 30_000,
+  })).inputs;
+  const olds = { ...checked, version: 3, credentialsDigest: "x", schemaVersion: 1 };
+  assert.equal((await provider.diff("server", "quiet", "quiet", olds, reordered)).changes, "none");
+  const renamed = await provider.diff("server", "quiet", "quiet", olds, { ...reordered, name: "louder" });
+  assert.deepEqual([renamed.changes, renamed.replaces, renamed.deleteBeforeReplace], ["some", ["name"], true]);
+  const edited = await provider.diff("server", "quiet", "quiet", olds, { ...reordered, timeoutMs: 5000 });
+  assert.deepEqual([edited.changes, edited.replaces], ["some", []]);
+});
+
+test("create, read, update and delete a server, policy and grant", async () => {
+  const server = await provider.createResource("server", "crm", httpServer("crm"));
+  assert.deepEqual(server.failures, []);
+  assert.equal(server.id, "crm");
+  const live = await gw.admin.get<{ transport: { url: string; headers: Record<string, string> }; owner: string }>("servers", "crm");
+  assert.equal(live!.value.transport.url, "https://mcp.example.com/mcp");
+  assert.equal(live!.value.owner, OWNER);
+  assert.ok(!JSON.stringify(live!.value).includes("upstream-secret"), "the admin API never returns credential values");
+
+  const policy = await provider.createResource("policy", "crm-read", { name: "crm-read", owner: OWNER, document: policyDoc });
+  assert.deepEqual(policy.failures, []);
+  const grant = await provider.createResource("grant", "crm-agent", { name: "crm-agent", owner: OWNER, server: "crm", policy: "crm-read" });
+  assert.deepEqual(grant.failures, []);
+  assert.match(String(grant.outs.token), /^tg_/);
+  assert.equal(grant.outs.url, `${gw.proxyUrl}/mcp/crm`);
+
+  // Read with nothing changed gives back the same inputs: refresh shows no drift.
+  const read = await provider.read("policy", "crm-read", "crm-read", policy.outs);
+  assert.deepEqual(read.inputs, { name: "crm-read", owner: OWNER, document: policyDoc });
+
+  const doc2 = { ...policyDoc, tools: { search: {}, get_contact: {} } };
+  const updated = await provider.updateResource("policy", "crm-read", "crm-read", read.inputs!, policy.outs, { name: "crm-read", owner: OWNER, document: doc2 });
+  assert.equal(updated.diff.changes, "some");
+  assert.equal(updated.outs.version, (policy.outs.version as number) + 1);
+  assert.deepEqual((await gw.admin.get<{ document: unknown }>("policies", "crm-read"))!.value.document, doc2);
+
+  await provider.delete("grant", "crm-agent", grant.id, grant.outs);
+  await provider.delete("policy", "crm-read", "crm-read", updated.outs);
+  await provider.delete("server", "crm", "crm", server.outs);
+  assert.equal(await gw.admin.get("grants", "crm-agent"), undefined);
+  assert.equal(await gw.admin.get("policies", "crm-read"), undefined);
+  assert.equal(await gw.admin.get("servers", "crm"), undefined);
+});
+
+test("read shows drift after an out-of-band edit, and a deleted object as gone", async () => {
+  const policy = await provider.createResource("policy", "drifty", { name: "drifty", owner: OWNER, document: policyDoc });
+  const edited = { version: "1", default: "allow" };
+  const live = await gw.admin.get("policies", "drifty");
+  await gw.admin.put("policies", "drifty", { document: edited, owner: OWNER }, { ifMatch: live!.etag });
+  const read = await provider.read("policy", "drifty", "drifty", policy.outs);
+  assert.deepEqual(read.inputs!.document, edited);
+  const back = await provider.diff("policy", "drifty", "drifty", read.props, { name: "drifty", owner: OWNER, document: policyDoc });
+  assert.equal(back.changes, "some", "the next up writes the program's document back");
+
+  // Credentials changed out of band: values stay unreadable, but the change shows.
+  const server = await provider.createResource("server", "drift-srv", httpServer("drift-srv"));
+  const srvLive = await gw.admin.get("servers", "drift-srv");
+  await gw.admin.put("servers", "drift-srv", { owner: OWNER, transport: { type: "streamable-http", url: "https://mcp.example.com/mcp", headers: { Authorization: "Bearer someone-else" } } }, { ifMatch: srvLive!.etag });
+  const srvRead = await provider.read("server", "drift-srv", "drift-srv", server.outs);
+  assert.deepEqual(srvRead.inputs!.credentials, { headers: { Authorization: "(changed outside Pulumi)" } });
+  assert.ok(!JSON.stringify(srvRead).includes("someone-else"));
+  const srvUnchanged = await provider.read("server", "drift-srv", "drift-srv", srvRead.props);
+  assert.notEqual(srvUnchanged.props.credentialsDigest, undefined);
+
+  await gw.admin.delete("policies", "drifty");
+  const gone = await provider.read("policy", "drifty", "drifty", policy.outs);
+  assert.equal(gone.id, "", "an empty id tells the engine the resource is gone");
+});
+
+test("delete of a missing object is done, not an error", async () => {
+  await provider.delete("policy", "never-was", "never-was", { name: "never-was", owner: OWNER });
+  await provider.delete("grant", "never-was", "never-was", { name: "never-was", owner: OWNER });
+  await provider.delete("server", "never-was", "never-was", { name: "never-was", owner: OWNER });
+});
+
+test("creating over an object another stack or a human owns fails with how to adopt it", async () => {
+  await gw.admin.put("policies", "taken", { document: policyDoc, owner: "pulumi:other/prod" });
+  await assert.rejects(provider.createResource("policy", "taken", { name: "taken", owner: OWNER, document: policyDoc }), (error: Error) => {
+    assert.match(error.message, /policy "taken" already exists in the gateway and is managed by "pulumi:other\/prod"\. To take it over from this stack, set `adopt: true` on the resource; or pick another name\./);
+    return true;
+  });
+  await gw.admin.put("policies", "manual", { document: policyDoc });
+  await assert.rejects(provider.createResource("policy", "manual", { name: "manual", owner: OWNER, document: policyDoc }), /is managed outside Pulumi/);
+
+  const adopted = await provider.createResource("policy", "taken", { name: "taken", owner: OWNER, document: policyDoc, adopt: true });
+  assert.equal(adopted.id, "taken");
+  assert.equal((await gw.admin.get<{ owner: string }>("policies", "taken"))!.value.owner, OWNER);
+  // An object left by this stack (an interrupted up) is simply taken over.
+  await gw.admin.put("policies", "leftover", { document: policyDoc, owner: OWNER });
+  assert.equal((await provider.createResource("policy", "leftover", { name: "leftover", owner: OWNER, document: policyDoc })).id, "leftover");
+});
+
+test("secrets: only the secret keys carry secret values; the grant token is kept across updates and changes on rotation", async () => {
+  await provider.createResource("server", "vault", httpServer("vault"));
+  await provider.createResource("policy", "vault-p", { name: "vault-p", owner: OWNER, document: policyDoc });
+  const inputs = { name: "vault-agent", owner: OWNER, server: "vault", policy: "vault-p" };
+  const created = await provider.createResource("grant", "vault-agent", inputs);
+  const token = created.outs.token as string;
+  // `token` is declared in additionalSecretOutputs and `credentials` is a secret input, so the engine stores both
+  // encrypted; no other output key may hold either value.
+  const server = await provider.read("server", "vault", "vault", (await provider.createResource("server", "vault2", httpServer("vault2"))).outs);
+  for (const [key, value] of Object.entries(server.props)) if (key !== "credentials") assert.ok(!JSON.stringify(value).includes("upstream-secret"), key);
+  for (const [key, value] of Object.entries(created.outs)) if (key !== "token") assert.ok(!JSON.stringify(value).includes(token), key);
+  assert.ok(!provider.stderr.join("").includes(token) && !provider.stderr.join("").includes("upstream-secret"), "nothing secret in provider logs");
+
+  const checkedInputs = (await provider.check("grant", "vault-agent", {}, inputs)).inputs;
+  const described = await provider.updateResource("grant", "vault-agent", "vault-agent", checkedInputs, created.outs, { ...inputs, description: "support bot" });
+  assert.equal(described.diff.changes, "some");
+  assert.equal(described.outs.token, token, "an update keeps the token");
+  const read = await provider.read("grant", "vault-agent", "vault-agent", described.outs);
+  assert.equal(read.props.token, token, "refresh keeps the token");
+
+  const rotated = await provider.updateResource("grant", "vault-agent", "vault-agent", read.inputs!, read.props, { ...inputs, description: "support bot", rotation: "2026-11" });
+  assert.match(String(rotated.outs.token), /^tg_/);
+  assert.notEqual(rotated.outs.token, token);
+  const old = await fetch(`${gw.proxyUrl}/mcp/vault`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" });
+  assert.equal(old.status, 401, "the old token stops working");
+});
+
+test("a clear error when neither stack config nor environment names the gateway", async () => {
+  const bare = await ProviderHarness.start({ TOOLGATE_ENDPOINT: "", TOOLGATE_TOKEN: "" });
+  try {
+    await assert.rejects(bare.createResource("policy", "p", { name: "p", owner: OWNER, document: policyDoc }), /no gateway endpoint: set `pulumi config set toolgate:endpoint/);
+  } finally {
+    await bare.stop();
+  }
+  const envOnly = await ProviderHarness.start({ TOOLGATE_ENDPOINT: gw.adminUrl, TOOLGATE_TOKEN: gw.adminToken });
+  try {
+    assert.equal((await envOnly.createResource("policy", "from-env", { name: "from-env", owner: OWNER, document: policyDoc })).id, "from-env");
+  } finally {
+    await envOnly.stop();
+  }
+  const wrongToken = await ProviderHarness.start({}, { "toolgate:endpoint": gw.adminUrl, "toolgate:token": "tga_wrong-token-value" });
+  try {
+    await assert.rejects(wrongToken.createResource("policy", "p2", { name: "p2", owner: OWNER, document: policyDoc }), (error: Error) => {
+      assert.match(error.message, /admin token is not valid/);
+      assert.ok(!error.message.includes("tga_wrong-token-value"));
+      return true;
+    });
+  } finally {
+    await wrongToken.stop();
+  }
+});
