@@ -18,6 +18,8 @@ import { openDatabase } from "./store/sqlite.ts";
 export interface RunningGateway {
   proxyUrl: string;
   adminUrl: string;
+  /** The admin token in force (given, or read from / generated into the data dir). */
+  adminToken: string;
   /** Set when the admin token was generated on this start (printed once by the CLI). */
   generatedAdminToken: string | undefined;
   stop(): Promise<void>;
@@ -90,6 +92,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     return {
       proxyUrl,
       adminUrl,
+      adminToken: admin.value,
       generatedAdminToken: admin.created ? admin.value : undefined,
       stop() {
         stopped ??= (async () => {

@@ -1,57 +1,40 @@
 #!/usr/bin/env bash
-# Makes the Pulumi CLI available and prints the directory that holds it.
+# Makes the Pulumi CLI available and prints a directory to put first on PATH.
 #
-# Uses a `pulumi` already on PATH. Otherwise builds `pulumi` and `pulumi-language-nodejs` from the
-# published Go modules, pinned to PULUMI_VERSION, into a cache outside the repository keyed by version,
-# so that a second run takes seconds. `pulumi-resource-pulumi-nodejs` (the dynamic-provider plugin) is
-# the shell script shipped inside the @pulumi/pulumi npm package; it is linked beside the binaries.
+# That directory (node_modules/.cache/toolgate/pulumi-bin) holds everything `pulumi up` of a toolgate program
+# needs, so that the CLI never downloads a plugin:
+#   pulumi                          a `pulumi` already on PATH, or one built from the published Go modules,
+#                                   pinned to PULUMI_VERSION and cached outside the repository by version
+#                                   (a second run takes seconds);
+#   pulumi-language-nodejs          scripts/pulumi-language-nodejs.mjs: the Go language host module is not
+#                                   served by the Go module proxy (see docs/development.md);
+#   pulumi-resource-pulumi-nodejs   the dynamic-provider plugin shipped inside the @pulumi/pulumi npm package;
+#   node                            the project's Node (the npm `node` package), which @pulumi/pulumi needs.
 #
 # Progress goes to stderr; the only line on stdout is the bin directory, for `PATH="$(…):$PATH"`.
 set -euo pipefail
 
 PULUMI_VERSION="${PULUMI_VERSION:-v3.259.0}"
-# Commit of tag v3.259.0: the nodejs language host module has no tags of its own, so it needs a pseudo-version.
-LANGUAGE_HOST_COMMIT="${PULUMI_LANGUAGE_HOST_COMMIT:-0ac56e876614aedf12771d73ef7e80959b8a6fd4}"
 CACHE_ROOT="${TOOLGATE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/toolgate}"
-BIN_DIR="$CACHE_ROOT/pulumi/$PULUMI_VERSION/bin"
+BUILD_BIN="$CACHE_ROOT/pulumi/$PULUMI_VERSION/bin"
 PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PROJECT_BIN="$PROJECT_DIR/node_modules/.cache/toolgate/pulumi-bin"
 
 log() { printf 'install-pulumi: %s\n' "$*" >&2; }
 
-link_nodejs_provider_plugin() {
-  local dir="$1" plugin="$PROJECT_DIR/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
-  if [[ -x "$plugin" && ! -e "$dir/pulumi-resource-pulumi-nodejs" && -w "$dir" ]]; then
-    ln -sf "$plugin" "$dir/pulumi-resource-pulumi-nodejs"
+build_pulumi() {
+  if ! command -v go >/dev/null 2>&1; then
+    log "error: no 'pulumi' on PATH and no Go toolchain to build it from its Go modules."
+    log "Install Go >= 1.25 (https://go.dev/doc/install) or the Pulumi CLI (https://www.pulumi.com/docs/install/), then run this again."
+    exit 1
   fi
-}
-
-if [[ -z "${TOOLGATE_FORCE_PULUMI_BUILD:-}" ]] && existing="$(command -v pulumi 2>/dev/null)" && [[ "$existing" != "$BIN_DIR/pulumi" ]]; then
-  log "using the pulumi already on PATH: $existing ($("$existing" version 2>/dev/null || echo 'unknown version'))"
-  dirname "$existing"
-  exit 0
-fi
-
-if [[ -x "$BIN_DIR/pulumi" && -x "$BIN_DIR/pulumi-language-nodejs" ]]; then
-  link_nodejs_provider_plugin "$BIN_DIR"
-  log "using cached Pulumi CLI $PULUMI_VERSION in $BIN_DIR"
-  echo "$BIN_DIR"
-  exit 0
-fi
-
-if ! command -v go >/dev/null 2>&1; then
-  log "error: no 'pulumi' on PATH and no Go toolchain to build it from its Go modules."
-  log "Install Go >= 1.24 (https://go.dev/doc/install) or the Pulumi CLI, then run this again."
-  exit 1
-fi
-
-WORK="$CACHE_ROOT/pulumi/$PULUMI_VERSION/build"
-mkdir -p "$WORK" "$BIN_DIR"
-cd "$WORK"
-log "building Pulumi CLI $PULUMI_VERSION from Go modules with $(go version) (cold: 10-20 minutes on 2 cores)"
-
-# A wrapper module: `go install pkg@version` refuses modules whose go.mod has replace directives,
-# so the non-local replaces of pulumi's own go.mod files are copied here (see docs/development.md).
-cat > go.mod <<GOMOD
+  local work="$CACHE_ROOT/pulumi/$PULUMI_VERSION/build"
+  mkdir -p "$work" "$BUILD_BIN"
+  cd "$work"
+  log "building Pulumi CLI $PULUMI_VERSION from Go modules with $(go version) (cold: 10-20 minutes on 2 cores)"
+  # A wrapper module: `go install pkg@version` refuses modules whose go.mod has replace directives,
+  # so the non-local replaces of pulumi's own go.mod files are copied here (see docs/development.md).
+  cat > go.mod <<GOMOD
 module toolgate.local/pulumi-cli
 
 go 1.25.11
@@ -60,24 +43,50 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
 
 replace golang.org/x/text => golang.org/x/text v0.39.0
 GOMOD
-rm -f go.sum
+  rm -f go.sum
+  export GOFLAGS="${GOFLAGS:-} -mod=mod"
+  export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+  log "resolving github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION and its requirements (about 290 modules)"
+  go get "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" >&2
+  go get -tool "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION" >&2
+  log "compiling github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+  go build -trimpath -tags osusergo,grpcnotrace \
+    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+    -o "$BUILD_BIN/pulumi.partial" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
+  mv "$BUILD_BIN/pulumi.partial" "$BUILD_BIN/pulumi"
+  log "built $("$BUILD_BIN/pulumi" version) into $BUILD_BIN"
+}
 
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
-export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-log "resolving github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION and its requirements"
-go get "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" >&2
-go get -tool "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION" >&2
-log "resolving the nodejs language host at commit $LANGUAGE_HOST_COMMIT"
-go get -tool "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@$LANGUAGE_HOST_COMMIT" >&2
-# The language host requires newer pulumi modules than the pin; hold them at the pin.
-go get "github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" >&2
+if [[ -z "${TOOLGATE_FORCE_PULUMI_BUILD:-}" ]] && existing="$(command -v pulumi 2>/dev/null)" && [[ "$(readlink -f "$existing")" != "$(readlink -f "$BUILD_BIN/pulumi" 2>/dev/null || true)" ]]; then
+  log "using the pulumi already on PATH: $existing ($("$existing" version 2>/dev/null || echo 'unknown version'))"
+  pulumi="$existing"
+elif [[ -x "$BUILD_BIN/pulumi" ]]; then
+  log "using cached Pulumi CLI $PULUMI_VERSION from $BUILD_BIN"
+  pulumi="$BUILD_BIN/pulumi"
+else
+  (build_pulumi)
+  pulumi="$BUILD_BIN/pulumi"
+fi
 
-LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
-for pkg in github.com/pulumi/pulumi/pkg/v3/cmd/pulumi github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3; do
-  log "compiling $pkg"
-  go build -trimpath -tags osusergo,grpcnotrace -ldflags "$LDFLAGS" -o "$BIN_DIR/" "$pkg" >&2
-done
-
-link_nodejs_provider_plugin "$BIN_DIR"
-log "built $("$BIN_DIR/pulumi" version) into $BIN_DIR"
-echo "$BIN_DIR"
+plugin="$PROJECT_DIR/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+node="$PROJECT_DIR/node_modules/node/bin/node"
+if [[ ! -x "$plugin" || ! -x "$node" ]]; then
+  log "error: run 'npm install' first (needs node_modules/@pulumi/pulumi and node_modules/node)"
+  exit 1
+fi
+mkdir -p "$PROJECT_BIN"
+rm -f "$PROJECT_BIN/pulumi"
+# A hard link (or copy), not a symlink: the CLI looks for its bundled plugins beside its own real path, and
+# warns about every one it finds only on PATH.
+ln "$(readlink -f "$pulumi")" "$PROJECT_BIN/pulumi" 2>/dev/null || cp "$(readlink -f "$pulumi")" "$PROJECT_BIN/pulumi"
+# An installed Pulumi CLI comes with its own plugins beside it; prefer those.
+real_pulumi_dir="$(dirname "$(readlink -f "$pulumi")")"
+link_plugin() {
+  local name="$1" ours="$2"
+  if [[ -x "$real_pulumi_dir/$name" && "$real_pulumi_dir" != "$BUILD_BIN" ]]; then ours="$real_pulumi_dir/$name"; fi
+  ln -sfn "$ours" "$PROJECT_BIN/$name"
+}
+link_plugin pulumi-language-nodejs "$PROJECT_DIR/scripts/pulumi-plugins/pulumi-language-nodejs"
+link_plugin pulumi-resource-pulumi-nodejs "$plugin"
+ln -sfn "$node" "$PROJECT_BIN/node"
+echo "$PROJECT_BIN"
