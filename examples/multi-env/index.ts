@@ -9,8 +9,13 @@ const profile = config.get("limitsProfile") ?? "relaxed";
 if (profile !== "relaxed" && profile !== "strict") throw new Error(`limitsProfile must be "relaxed" or "strict", got "${profile}"`);
 
 const env = pulumi.getStack();
+// An API key for the upstream, if it needs one: `pulumi config set --secret upstreamToken ...`. It stays encrypted
+// in state and in the gateway.
+const upstreamToken = config.getSecret("upstreamToken");
 const upstream = new McpServer("everything", {
-  transport: { type: "streamable-http", url: config.require("upstreamUrl") },
+  transport: upstreamToken
+    ? pulumi.all([config.require("upstreamUrl"), upstreamToken]).apply(([url, token]) => ({ type: "streamable-http" as const, url, headers: { Authorization: `Bearer ${token}` } }))
+    : { type: "streamable-http", url: config.require("upstreamUrl") },
   description: `Demo upstream for ${env}`,
   labels: { env },
 });
@@ -20,7 +25,8 @@ const agentPolicy = new Policy("agent", {
 });
 const auditorPolicy = new Policy("auditor", { document: Policy.fromFile("policies/auditor.json") });
 
-const agent = new Grant("agent", { server: upstream, policy: agentPolicy, description: `Agents in ${env}` });
+// Change `agentTokenRotation` (e.g. to the date) to issue the agents a new token; the old one stops working.
+const agent = new Grant("agent", { server: upstream, policy: agentPolicy, description: `Agents in ${env}`, rotation: config.get("agentTokenRotation") });
 const auditor = new Grant("auditor", { server: upstream, policy: auditorPolicy, description: `Auditors in ${env}` });
 
 export const mcpUrl = agent.url;

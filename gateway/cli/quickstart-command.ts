@@ -7,7 +7,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { ToolgateError } from "../../sdk/index.ts";
 import { resolveServeConfig } from "../config.ts";
-import { createLogger, startGateway, type RunningGateway } from "../gateway.ts";
+import { createLogger, startGateway } from "../gateway.ts";
 import { findProjectRoot } from "./project-root.ts";
 import type { Command, CommandIO } from "./main.ts";
 
