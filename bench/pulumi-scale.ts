@@ -8,10 +8,13 @@ import { startGateway } from "../tests/helpers/gateway.ts";
 import { projectAt } from "../tests/helpers/pulumi.ts";
 import { ROOT } from "../tests/helpers/cli.ts";
 
-const COUNT = Number(process.env.COUNT ?? 100);
+export interface PulumiScaleResult {
+  count: number;
+  results: { label: string; seconds: number; summary: string }[];
+}
 
-const program = `import { Grant, McpServer, Policy } from "toolgate";
-const count = ${COUNT};
+const program = (count: number) => `import { Grant, McpServer, Policy } from "toolgate";
+const count = ${count};
 for (let i = 0; i < count; i++) {
   const server = new McpServer(\`server-\${i}\`, { transport: { type: "streamable-http", url: \`https://mcp-\${i}.example.com/mcp\`, headers: { Authorization: \`Bearer key-\${i}\` } } });
   const policy = new Policy(\`policy-\${i}\`, { document: { version: "1", default: "deny", tools: { search: {}, fetch: { deny_if: [{ path: "args.url", op: "regex", value: "^http://" }] } }, all_tools: { limits: [{ counter: "calls", window: "minute", max: 60 + i }] } } });
@@ -19,7 +22,8 @@ for (let i = 0; i < count; i++) {
 }
 `;
 
-async function main(): Promise<void> {
+/** Creates, previews, refreshes and destroys `count` servers, policies and grants with the real Pulumi CLI. */
+export async function runPulumiScale(count: number): Promise<PulumiScaleResult> {
   const scratch = join(ROOT, ".toolgate", "bench");
   mkdirSync(scratch, { recursive: true });
   const root = mkdtempSync(join(scratch, "pulumi-scale-"));
@@ -27,7 +31,7 @@ async function main(): Promise<void> {
   mkdirSync(dir);
   mkdirSync(join(root, "state"));
   writeFileSync(join(dir, "Pulumi.yaml"), "name: toolgate-scale\nmain: index.ts\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n");
-  writeFileSync(join(dir, "index.ts"), program);
+  writeFileSync(join(dir, "index.ts"), program(count));
   const gw = await startGateway();
   const project = projectAt(dir, join(root, "state"), () => rmSync(root, { recursive: true, force: true }));
   const env = { TOOLGATE_ENDPOINT: gw.adminUrl, TOOLGATE_TOKEN: gw.adminToken };
@@ -41,20 +45,21 @@ async function main(): Promise<void> {
       return { label, seconds, summary };
     };
     const results = [
-      await timed(`pulumi up (${COUNT * 3} resources, create)`, ["up", "--yes", "--skip-preview", "--stack", "bench"]),
+      await timed(`pulumi up (${count * 3} resources, create)`, ["up", "--yes", "--skip-preview", "--stack", "bench"]),
       await timed("pulumi preview (no changes)", ["preview", "--stack", "bench"]),
       await timed("pulumi preview --refresh (no changes)", ["preview", "--refresh", "--stack", "bench"]),
       await timed("pulumi up (no changes)", ["up", "--yes", "--skip-preview", "--stack", "bench"]),
-      await timed(`pulumi destroy (${COUNT * 3} resources)`, ["destroy", "--yes", "--skip-preview", "--stack", "bench"]),
+      await timed(`pulumi destroy (${count * 3} resources)`, ["destroy", "--yes", "--skip-preview", "--stack", "bench"]),
     ];
-    process.stdout.write("| operation | seconds | resources |\n|---|---|---|\n");
-    for (const r of results) process.stdout.write(`| ${r.label} | ${r.seconds.toFixed(1)} | ${r.summary} |\n`);
-    mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
-    writeFileSync(join(ROOT, "bench", "results", "pulumi-scale.json"), JSON.stringify({ count: COUNT, cores: (await import("node:os")).cpus().length, results }, null, 2) + "\n");
+    return { count, results };
   } finally {
     await gw.stop();
     project.remove();
   }
 }
 
-await main();
+if (import.meta.main) {
+  const { results } = await runPulumiScale(Number(process.env.COUNT ?? 100));
+  process.stdout.write("| operation | seconds | resources |\n|---|---|---|\n");
+  for (const r of results) process.stdout.write(`| ${r.label} | ${r.seconds.toFixed(1)} | ${r.summary} |\n`);
+}

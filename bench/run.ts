@@ -1,0 +1,317 @@
+// `npm run bench`: every scenario, direct and through the gateway in the same run, with ratios. Writes
+// bench/results/<date>.json and bench/results/latest.md (the table docs/benchmarks.md shows).
+// Tuning: DURATION_MS (per repetition, default 3000), WARMUP_MS (1000), REPS (3), SKIP_PULUMI=1, INTERCEPT_BIN.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { stringify as toYaml } from "yaml";
+import { ROOT } from "../tests/helpers/cli.ts";
+import { startGateway, type TestGateway } from "../tests/helpers/gateway.ts";
+import { formatDecideTable, largePolicy, runDecideBench, type DecideResult } from "./decide.ts";
+import { openSessions, runLoad, type LoadResult, type McpSession, type Target } from "./lib/load.ts";
+import { runPulumiScale, type PulumiScaleResult } from "./pulumi-scale.ts";
+
+const DURATION_MS = Number(process.env.DURATION_MS ?? 3000);
+const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1000);
+const REPS = Number(process.env.REPS ?? 3);
+const CONCURRENCY = [1, 16, 64];
+const RATES = [200, 1000];
+const ECHO_ARGS = { message: "hello from the benchmark" };
+
+interface Row {
+  scenario: string;
+  target: string;
+  concurrency: number | null;
+  rate: number | null;
+  /** Median over repetitions of each figure; `spread` is the min–max of p50 and of calls/s over repetitions. */
+  result: LoadResult;
+  spread: { p50Ms: [number, number]; callsPerSec: [number, number] };
+}
+
+interface Peer {
+  name: string;
+  target?: Target;
+  stop?: () => void;
+  unavailable?: string;
+}
+
+// ---- processes
+
+function startProcess(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`${command} did not start in 20s:\n${output}`)), 20_000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const match = ready.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, match });
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${command} exited with ${code}:\n${output}`)));
+  });
+}
+
+async function startUpstream(kind: "echo" | "everything"): Promise<{ url: string; child: ChildProcess }> {
+  const { child, match } = await startProcess(process.execPath, [join(ROOT, "bench", "lib", "upstream-process.ts"), kind], /\{"url":"([^"]+)"\}/);
+  return { url: match[1]!, child };
+}
+
+/** PolicyLayer's Intercept: INTERCEPT_BIN, an `intercept` on PATH, or `go install github.com/policylayer/intercept@latest`. */
+function findIntercept(): { bin?: string; why?: string } {
+  if (process.env.INTERCEPT_BIN) return { bin: process.env.INTERCEPT_BIN };
+  try {
+    return { bin: execFileSync("bash", ["-c", "command -v intercept"], { encoding: "utf8" }).trim() };
+  } catch {
+    // not on PATH
+  }
+  const gobin = join(os.homedir(), ".cache", "toolgate", "bench", "bin");
+  if (existsSync(join(gobin, "intercept"))) return { bin: join(gobin, "intercept") };
+  try {
+    execFileSync("go", ["install", "github.com/policylayer/intercept@latest"], { env: { ...process.env, GOBIN: gobin }, stdio: "pipe", timeout: 300_000 });
+    return { bin: join(gobin, "intercept") };
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim().split("\n").slice(-2).join(" ");
+    return { why: `go install github.com/policylayer/intercept@latest failed: ${stderr} (set INTERCEPT_BIN to a binary built from a checkout)` };
+  }
+}
+
+async function startIntercept(bin: string, policy: unknown, upstreamUrl: string, dir: string, name: string): Promise<Peer> {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, toYaml(policy));
+  const { child, match } = await startProcess(bin, ["-c", file, "--transport", "http", "--upstream", upstreamUrl, "--port", "0", "--state-dir", join(dir, `${name}-state`), "--log-level", "warn"], /Intercept listening on (http:\/\/\S+)/);
+  return { name, target: { url: match[1]! }, stop: () => child.kill() };
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
+}
+
+// ---- scenarios
+
+async function measure(scenario: string, target: string, to: Target, options: { concurrency?: number; rate?: number; tool?: string; args?: Record<string, unknown> }): Promise<Row> {
+  const sessions: McpSession[] = await openSessions(to, options.concurrency ?? 16);
+  const runs: LoadResult[] = [];
+  try {
+    for (let i = 0; i < REPS; i++) {
+      runs.push(await runLoad({ sessions, tool: options.tool ?? "echo", args: options.args ?? ECHO_ARGS, warmupMs: WARMUP_MS, durationMs: DURATION_MS, rate: options.rate }));
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.close()));
+  }
+  const median = (f: (r: LoadResult) => number) => [...runs].map(f).sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+  const range = (f: (r: LoadResult) => number): [number, number] => [Math.min(...runs.map(f)), Math.max(...runs.map(f))];
+  const result: LoadResult = {
+    calls: median((r) => r.calls),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    seconds: runs[0]!.seconds,
+    callsPerSec: median((r) => r.callsPerSec),
+    p50Ms: median((r) => r.p50Ms),
+    p99Ms: median((r) => r.p99Ms),
+    p999Ms: median((r) => r.p999Ms),
+    ...(runs.find((r) => r.firstError) ? { firstError: runs.find((r) => r.firstError)!.firstError } : {}),
+  };
+  const row: Row = { scenario, target, concurrency: options.rate ? null : (options.concurrency ?? 16), rate: options.rate ?? null, result, spread: { p50Ms: range((r) => r.p50Ms), callsPerSec: range((r) => r.callsPerSec) } };
+  process.stderr.write(`  ${scenario} | ${target} | ${row.concurrency ?? `${row.rate}/s`} | p50 ${result.p50Ms.toFixed(3)} ms | p99 ${result.p99Ms.toFixed(3)} ms | ${result.callsPerSec.toFixed(0)}/s | errors ${result.errors}\n`);
+  return row;
+}
+
+/** The 500-tool policy of the decide() benchmark, plus rules and two limits on the called tool. */
+function largeEchoPolicy() {
+  const doc = largePolicy(500);
+  doc.all_tools = { limits: [{ counter: "calls", window: "minute", max: 1_000_000_000 }] };
+  doc.tools!.echo = {
+    require: [{ path: "args.message", op: "exists" }],
+    deny_if: [{ path: "args.message", op: "regex", value: "^DROP " }],
+    limits: [{ counter: "echo_rate", window: "minute", max: 100_000_000, scope: "grant" }],
+  };
+  return doc;
+}
+
+/** The same rules in Intercept's YAML (rules with conditions; `rate_limit` shorthand for the limits). */
+function largeEchoPolicyForIntercept() {
+  const tools: Record<string, unknown> = {};
+  for (let i = 0; i < 500; i++) {
+    tools[`tool_${i}`] = { rules: [{ name: "reason", conditions: [{ path: "args.reason", op: "exists", value: true }] }, { name: "rate", rate_limit: "30/minute" }] };
+  }
+  tools.echo = { rules: [{ name: "message present", conditions: [{ path: "args.message", op: "exists", value: true }] }, { name: "echo rate", rate_limit: "100000000/minute" }] };
+  tools["*"] = { rules: [{ name: "all calls", rate_limit: "1000000000/minute" }] };
+  return { version: "1", default: "deny", hide: ["drop_database"], tools };
+}
+
+async function adminWriteThroughput(gw: TestGateway): Promise<{ writesPerSec: number; p50Ms: number; p99Ms: number }> {
+  const latencies: number[] = [];
+  const end = performance.now() + DURATION_MS;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, worker) => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        await gw.admin.put("policies", `bench-write-${worker}`, { document: { version: "1", default: "deny", tools: { [`tool_${n++}`]: {} } } });
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { writesPerSec: latencies.length / (DURATION_MS / 1000), p50Ms: latencies[Math.floor(latencies.length / 2)]!, p99Ms: latencies[Math.floor(latencies.length * 0.99)]! };
+}
+
+/** A fresh gateway (so earlier load does not count): RSS at start and with `count` open MCP sessions, one call each. */
+async function rssAtSessions(upstreamUrl: string, count: number, nodeOptions: string): Promise<{ nodeOptions: string; sessions: number; startRssMb: number; rssMb: number }> {
+  const gw = await startGateway({ env: nodeOptions ? { NODE_OPTIONS: nodeOptions } : {} });
+  try {
+    const startRssMb = rssMb(gw.child.pid!);
+    await gw.admin.put("servers", "echo", { transport: { type: "streamable-http", url: upstreamUrl } });
+    await gw.admin.put("policies", "allow-all", { document: { version: "1", default: "allow" } });
+    const token = (await gw.admin.put<{ token: string }>("grants", "rss", { server: "echo", policy: "allow-all" })).value.token;
+    const sessions = await openSessions({ url: `${gw.proxyUrl}/mcp/echo`, token }, count, 50);
+    await Promise.all(sessions.map((s) => s.callTool("echo", ECHO_ARGS)));
+    const rss = rssMb(gw.child.pid!);
+    await Promise.all(sessions.map((s) => s.close()));
+    return { nodeOptions, sessions: count, startRssMb, rssMb: rss };
+  } finally {
+    await gw.stop();
+  }
+}
+
+/** Node's default heap sizing, and a memory-capped profile for small deployments (docs/benchmarks.md). */
+const MEMORY_PROFILES = ["", "--max-semi-space-size=2 --max-old-space-size=128"];
+
+// ---- report
+
+function fmt(n: number, digits = 3): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : "–";
+}
+
+function loadTable(rows: Row[]): string {
+  const direct = (r: Row) => rows.find((d) => d.scenario === r.scenario && d.target === "direct" && d.concurrency === r.concurrency && d.rate === r.rate);
+  const lines = ["| scenario | path | load | p50 ms | p99 ms | p99.9 ms | calls/s | added p50 ms | added p99 ms | throughput vs direct | errors |", "|---|---|---|---|---|---|---|---|---|---|---|"];
+  for (const r of rows) {
+    const d = direct(r);
+    const isDirect = r.target === "direct";
+    lines.push(
+      `| ${r.scenario} | ${r.target} | ${r.concurrency !== null ? `c=${r.concurrency}` : `${r.rate}/s offered`} | ${fmt(r.result.p50Ms)} | ${fmt(r.result.p99Ms)} | ${fmt(r.result.p999Ms)} | ${fmt(r.result.callsPerSec, 0)} | ${!isDirect && d ? fmt(r.result.p50Ms - d.result.p50Ms) : ""} | ${!isDirect && d ? fmt(r.result.p99Ms - d.result.p99Ms) : ""} | ${!isDirect && d && r.concurrency !== null ? `${((100 * r.result.callsPerSec) / d.result.callsPerSec).toFixed(0)}%` : ""} | ${r.result.errors}${r.result.firstError ? ` (${r.result.firstError.slice(0, 60)})` : ""} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const machine = { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, os: `${os.type()} ${os.release()}`, commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() };
+  process.stderr.write(`toolgate benchmark on ${machine.cpu} (${machine.cores} cores), ${REPS} x ${DURATION_MS} ms per point after ${WARMUP_MS} ms warm-up\n`);
+
+  process.stderr.write("decide() microbenchmark\n");
+  const decide: DecideResult[] = runDecideBench();
+
+  const scratch = mkdtempSync(join(os.tmpdir(), "toolgate-bench-"));
+  const echo = await startUpstream("echo");
+  const everything = await startUpstream("everything");
+  const gw = await startGateway();
+  const peers: Peer[] = [];
+  const rows: Row[] = [];
+  let admin: Awaited<ReturnType<typeof adminWriteThroughput>> | undefined;
+  const rss: Awaited<ReturnType<typeof rssAtSessions>>[] = [];
+  let loadedRssMb: number | undefined;
+  try {
+    await gw.admin.put("servers", "echo", { transport: { type: "streamable-http", url: echo.url } });
+    await gw.admin.put("servers", "everything", { transport: { type: "streamable-http", url: everything.url } });
+    await gw.admin.put("policies", "allow-all", { document: { version: "1", default: "allow" } });
+    await gw.admin.put("policies", "large", { document: largeEchoPolicy() });
+    const grant = async (name: string, server: string, policy: string) => (await gw.admin.put<{ token: string }>("grants", name, { server, policy })).value.token;
+    const viaGateway = (server: string, token: string): Target => ({ url: `${gw.proxyUrl}/mcp/${server}`, token });
+    const allowAll = viaGateway("echo", await grant("bench-allow", "echo", "allow-all"));
+    const large = viaGateway("echo", await grant("bench-large", "echo", "large"));
+    const everythingGw = viaGateway("everything", await grant("bench-everything", "everything", "allow-all"));
+
+    const intercept = findIntercept();
+    if (intercept.bin) {
+      peers.push(await startIntercept(intercept.bin, { version: "1", default: "allow", tools: {} }, echo.url, scratch, "intercept allow-all"));
+      peers.push(await startIntercept(intercept.bin, largeEchoPolicyForIntercept(), echo.url, scratch, "intercept 500-tool policy"));
+    } else peers.push({ name: "intercept", unavailable: intercept.why });
+    peers.push({ name: "ContextForge", unavailable: contextForgeStatus() });
+
+    process.stderr.write("closed loop (echo upstream)\n");
+    for (const c of CONCURRENCY) {
+      rows.push(await measure("echo, closed loop", "direct", { url: echo.url }, { concurrency: c }));
+      rows.push(await measure("echo, closed loop", "toolgate allow-all", allowAll, { concurrency: c }));
+      rows.push(await measure("echo, closed loop", "toolgate 500-tool policy", large, { concurrency: c }));
+      for (const peer of peers) if (peer.target) rows.push(await measure("echo, closed loop", peer.name, peer.target, { concurrency: c }));
+    }
+    process.stderr.write("fixed offered rate (echo upstream)\n");
+    for (const rate of RATES) {
+      rows.push(await measure("echo, open loop", "direct", { url: echo.url }, { rate }));
+      rows.push(await measure("echo, open loop", "toolgate 500-tool policy", large, { rate }));
+    }
+    process.stderr.write("server-everything upstream\n");
+    rows.push(await measure("server-everything echo", "direct", { url: everything.url }, { concurrency: 16 }));
+    rows.push(await measure("server-everything echo", "toolgate allow-all", everythingGw, { concurrency: 16 }));
+
+    process.stderr.write("admin API writes, RSS at 1,000 sessions\n");
+    admin = await adminWriteThroughput(gw);
+    loadedRssMb = rssMb(gw.child.pid!);
+    for (const profile of MEMORY_PROFILES) rss.push(await rssAtSessions(echo.url, 1000, profile));
+  } finally {
+    for (const peer of peers) peer.stop?.();
+    await gw.stop();
+    echo.child.kill();
+    everything.child.kill();
+  }
+
+  let pulumi: PulumiScaleResult | { skipped: string } = { skipped: "SKIP_PULUMI=1" };
+  if (!process.env.SKIP_PULUMI) {
+    process.stderr.write("pulumi up of 300 resources\n");
+    pulumi = await runPulumiScale(100);
+  }
+
+  const date = new Date().toISOString();
+  const report = [
+    `Run ${date} on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GiB, ${machine.os}, Node ${machine.node}, commit ${machine.commit}.`,
+    `Load generator, gateway and upstream share the machine (loopback). ${REPS} repetitions of ${DURATION_MS / 1000} s after ${WARMUP_MS / 1000} s warm-up; figures are medians of the repetitions.`,
+    "",
+    "### tools/call through the gateway",
+    "",
+    loadTable(rows),
+    "",
+    "Peers: " + peers.map((p) => (p.unavailable ? `${p.name}: not measured (${p.unavailable})` : `${p.name}: measured`)).join("; ") + ".",
+    "",
+    "### Gateway",
+    "",
+    "| figure | value |",
+    "|---|---|",
+    ...rss.flatMap((r) => [
+      `| RSS at start${r.nodeOptions ? ` (NODE_OPTIONS="${r.nodeOptions}")` : " (Node defaults)"} | ${fmt(r.startRssMb, 0)} MB |`,
+      `| RSS with ${r.sessions} open MCP sessions${r.nodeOptions ? ` (NODE_OPTIONS="${r.nodeOptions}")` : " (Node defaults)"} | ${fmt(r.rssMb, 0)} MB |`,
+    ]),
+    `| RSS after all load scenarios above (Node defaults) | ${loadedRssMb !== undefined ? fmt(loadedRssMb, 0) : "–"} MB |`,
+    `| admin API writes (PUT policy, 16 concurrent) | ${admin ? `${fmt(admin.writesPerSec, 0)}/s, p50 ${fmt(admin.p50Ms, 2)} ms, p99 ${fmt(admin.p99Ms, 2)} ms` : "–"} |`,
+    "",
+    "### decide()",
+    "",
+    formatDecideTable(decide),
+    "",
+    "### Pulumi",
+    "",
+    "skipped" in pulumi ? `Not run (${pulumi.skipped}).` : ["| operation | seconds | resources |", "|---|---|---|", ...pulumi.results.map((r) => `| ${r.label} | ${r.seconds.toFixed(1)} | ${r.summary} |`)].join("\n"),
+    "",
+  ].join("\n");
+
+  const dir = join(ROOT, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${date.slice(0, 10)}.json`), JSON.stringify({ date, machine, settings: { DURATION_MS, WARMUP_MS, REPS }, rows, peers: peers.map(({ name, unavailable }) => ({ name, unavailable })), admin, rss, decide, pulumi }, null, 2) + "\n");
+  writeFileSync(join(dir, "latest.md"), report);
+  process.stdout.write(report);
+}
+
+/** ContextForge (PyPI mcp-contextforge-gateway) needs its own database, auth and a virtual-server setup per tool; see docs/benchmarks.md. */
+function contextForgeStatus(): string {
+  return process.env.CONTEXTFORGE_STATUS ?? "not automated by this harness yet: see docs/benchmarks.md";
+}
+
+await main();
