@@ -102,7 +102,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     try {
       body = await readBody(req, maxBody);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) reject(res, 413, `Request body is larger than ${maxBody} bytes`, { connection: "close" });
+      if (error instanceof BodyTooLargeError) reject(res, 413, `Request body is larger than ${maxBody} bytes`);
       else res.destroy();
       return;
     }

@@ -47,8 +47,19 @@ export function inputsOf(props: Props, outputOnly: readonly string[] = []): Prop
   return out;
 }
 
+/**
+ * The engine's diff for every kind: pure, a deep key-order-insensitive comparison of old outputs with new
+ * inputs on `keys`; a new `name` replaces the object (deleted first: names are unique in the gateway).
+ */
+export function diffOn(keys: readonly string[]) {
+  return async (_id: string, olds: Props, news: Props) => {
+    const changed = changedKeys(olds, news, keys);
+    return { changes: changed.length > 0, replaces: changed.includes("name") ? ["name"] : [], deleteBeforeReplace: true };
+  };
+}
+
 /** Which of `keys` differ between old outputs and new inputs (deep, key-order-insensitive). */
-export function changedKeys(olds: Props, news: Props, keys: readonly string[]): string[] {
+function changedKeys(olds: Props, news: Props, keys: readonly string[]): string[] {
   return keys.filter((k) => !jsonEqual(olds[k] ?? null, news[k] ?? null));
 }
 

@@ -1,6 +1,6 @@
 import { AdminApiError } from "../../sdk/index.ts";
 import { adminClient } from "./config.ts";
-import { changedKeys, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, upsertOwned, type CheckFailure, type Props } from "./common.ts";
+import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, upsertOwned, type CheckFailure, type Props } from "./common.ts";
 import { deleteOwned, nameFailures } from "./lifecycle.ts";
 
 interface GrantObject {
@@ -36,10 +36,7 @@ export const grantProvider = {
     return { inputs, failures };
   },
 
-  async diff(_id: string, olds: Props, news: Props) {
-    const changed = changedKeys(olds, news, COMPARED);
-    return { changes: changed.length > 0, replaces: changed.includes("name") ? ["name"] : [], deleteBeforeReplace: true };
-  },
+  diff: diffOn(COMPARED),
 
   async create(inputs: Props) {
     const name = inputs.name as string;
