@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ToolgateError } from "../sdk/index.ts";
+import { ToolgateError, windowLength } from "../sdk/index.ts";
 
 /** `host:port` with port 0 allowed (any free port). */
 const Address = (flag: string) =>
@@ -23,6 +23,17 @@ const ServeConfigSchema = z.object({
   publicUrl: z.string().refine((u) => URL.canParse(u), { error: (i) => `--public-url must be a URL, got ${JSON.stringify(i.input)}` }).optional(),
   secretKey: z.string().optional(),
   previousSecretKeys: z.array(z.string()),
+  catalogRefreshMs: z
+    .string()
+    .transform((text, ctx) => {
+      if (text === "0") return 0;
+      const ms = windowLength(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: "custom", message: `--catalog-refresh must be a duration like "10m" or "1h", or 0 to turn it off, got ${JSON.stringify(text)}` });
+        return z.NEVER;
+      }
+      return ms;
+    }),
   maxStdioProcesses: z.coerce.number({ error: "--max-stdio-processes must be a number" }).int().min(1, { error: "--max-stdio-processes must be at least 1" }),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: (i) => `--log-level must be one of fatal, error, warn, info, debug, trace, silent, got ${JSON.stringify(i.input)}` }),
 });
@@ -37,6 +48,7 @@ export interface ServeFlags {
   "allowed-origin"?: string[];
   "public-url"?: string;
   "max-stdio-processes"?: string;
+  "catalog-refresh"?: string;
   "log-level"?: string;
 }
 
@@ -53,6 +65,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
     publicUrl: flags["public-url"] ?? (env.TOOLGATE_PUBLIC_URL || undefined),
     secretKey: env.TOOLGATE_SECRET_KEY || undefined,
     previousSecretKeys: list(env.TOOLGATE_SECRET_KEY_PREVIOUS),
+    catalogRefreshMs: flags["catalog-refresh"] ?? env.TOOLGATE_CATALOG_REFRESH ?? "10m",
     maxStdioProcesses: flags["max-stdio-processes"] ?? env.TOOLGATE_MAX_STDIO_PROCESSES ?? 64,
     logLevel: flags["log-level"] ?? env.TOOLGATE_LOG_LEVEL ?? "info",
   };

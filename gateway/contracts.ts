@@ -1,4 +1,4 @@
-import type { CompiledPolicy, Reservation } from "../sdk/index.ts";
+import type { CompiledPolicy, Reservation, RiskCategory } from "../sdk/index.ts";
 
 /**
  * The seams between the gateway's parts. The proxy depends only on these interfaces, so it can be
@@ -64,7 +64,8 @@ export interface AuditEntry {
   server: string;
   method: string;
   tool: string | null;
-  decision: "allow" | "deny";
+  /** `event` for what is not a call decision, e.g. a catalog change (`method` says which). */
+  decision: "allow" | "deny" | "event";
   rule: string;
   message: string;
   policy: string | null;
@@ -72,6 +73,16 @@ export interface AuditEntry {
   argumentKeys: string[];
   upstreamStatus: number | null;
   latencyMs: number;
+}
+
+/** What the proxy asks of the tool catalog (gateway/catalog/catalog.ts) on the call path: memory only. */
+export interface ToolCatalogView {
+  /** The tool's risk category and whether its definition changed since it was last reviewed; undefined if unknown. */
+  lookup(server: string, tool: string): { category: RiskCategory; changed: boolean } | undefined;
+  /** A tools/list result the upstream sent (before policy filtering): the catalog records it. */
+  observe(server: string, tools: readonly unknown[]): void;
+  /** The upstream said its tools changed (notifications/tools/list_changed). */
+  listChanged(server: string): void;
 }
 
 /** Writes audit rows off the call path (buffered); never throws into the caller. */

@@ -13,6 +13,9 @@ import { createSealer, parseKey } from "./store/seal.ts";
 import { createSqliteAuditStore } from "./store/sqlite-audit.ts";
 import { createSqliteConfigStore } from "./store/sqlite-config-store.ts";
 import { createSqliteCounterStore } from "./store/sqlite-counters.ts";
+import { createSqliteCatalogStore } from "./store/sqlite-catalog.ts";
+import { createCatalog } from "./catalog/catalog.ts";
+import { listUpstreamTools } from "./catalog/list-upstream-tools.ts";
 import { openDatabase } from "./store/sqlite.ts";
 
 export interface RunningGateway {
@@ -50,7 +53,17 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     const sweeper = setInterval(() => counters.sweep(), 60_000);
     sweeper.unref();
 
-    const proxy = createProxy({ view, counters, audit, metrics, log, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
+    const catalog = createCatalog({
+      store: createSqliteCatalogStore(db),
+      view,
+      audit,
+      log,
+      listTools: listUpstreamTools,
+      onChanged: (server) => metrics.toolChanged(server),
+      refreshMs: config.catalogRefreshMs,
+    });
+    await catalog.load();
+    const proxy = createProxy({ view, counters, audit, metrics, log, catalog, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
     metrics.observe(proxy);
     const proxyServer = createServer((req, res) => {
       const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec(req.url ?? "");
@@ -68,6 +81,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       store,
       audit,
       view,
+      catalog,
       registry: metrics.registry,
       log,
       adminToken: admin.value,
@@ -96,6 +110,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       generatedAdminToken: admin.created ? admin.value : undefined,
       stop() {
         stopped ??= (async () => {
+          catalog.stop();
           const closedProxy = new Promise((r) => proxyServer.close(r));
           await proxy.close();
           proxyServer.closeAllConnections();

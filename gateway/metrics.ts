@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { ProxyMetrics } from "./contracts.ts";
 
 /** Prometheus metrics of one gateway process (no module-level registry: tests run several gateways). */
-export function createMetrics(): ProxyMetrics & { registry: Registry; observe(gauges: { inFlight(): number; stdioProcesses(): number }): void } {
+export function createMetrics(): ProxyMetrics & { registry: Registry; observe(gauges: { inFlight(): number; stdioProcesses(): number }): void; toolChanged(server: string): void } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "toolgate_process_" });
   const decisions = new Counter({ name: "toolgate_decisions_total", help: "tools/call decisions by effect, rule and server", labelNames: ["effect", "rule", "server"], registers: [registry] });
@@ -14,8 +14,10 @@ export function createMetrics(): ProxyMetrics & { registry: Registry; observe(ga
     registers: [registry],
   });
   const upstreamErrors = new Counter({ name: "toolgate_upstream_errors_total", help: "Upstream failures by server and kind", labelNames: ["server", "kind"], registers: [registry] });
+  const toolChanges = new Counter({ name: "toolgate_tool_definition_changes_total", help: "Tool definitions that changed after they were first seen or last reviewed, by server", labelNames: ["server"], registers: [registry] });
   return {
     registry,
+    toolChanged: (server) => toolChanges.inc({ server }),
     observe(gauges) {
       new Gauge({ name: "toolgate_inflight_calls", help: "MCP POST requests being handled", registers: [registry], collect() { this.set(gauges.inFlight()); } });
       new Gauge({ name: "toolgate_stdio_processes", help: "stdio upstream processes alive", registers: [registry], collect() { this.set(gauges.stdioProcesses()); } });

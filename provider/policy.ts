@@ -39,6 +39,17 @@ export class Policy extends pulumi.dynamic.Resource {
    * Reads a JSON or YAML policy file (relative paths are relative to the program's working directory).
    * The document is validated by `pulumi preview`, with each problem reported on its path.
    */
+  /**
+   * A policy that decides tools by their risk category in the gateway's catalog (docs/catalog.md): `risk` rules
+   * for tools not listed by name, default deny, and `pin: true` unless you say otherwise.
+   *
+   * @example
+   * const agent = new Policy("agent", { document: Policy.fromRisk({ read: "allow", write: { limits: [{ counter: "w", window: "minute", max: 30 }] }, destructive: "hide" }) });
+   */
+  static fromRisk(risk: NonNullable<PolicyDocumentInput["risk"]>, options: Omit<PolicyDocumentInput, "version" | "risk" | "default"> & { default?: "allow" | "deny" } = {}): PolicyDocumentInput {
+    return { version: "1", default: options.default ?? "deny", pin: options.pin ?? true, ...options, risk };
+  }
+
   static fromFile(path: string): PolicyDocumentInput {
     let text: string;
     try {

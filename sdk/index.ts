@@ -11,6 +11,7 @@ export {
   type Predicate,
   type FlatPredicate,
   type GroupPredicate,
+  type RiskRule,
   SCOPES,
 } from "./policy/schema.ts";
 export { OPERATORS, type Operator } from "./policy/operators.ts";
@@ -27,7 +28,10 @@ export {
   type Reservation,
   type TraceStep,
 } from "./policy/compile.ts";
-export { RULE_NO_POLICY, RULE_HIDDEN, RULE_DEFAULT_DENY, RULE_ALLOWED } from "./policy/rule-id.ts";
+export { RULE_NO_POLICY, RULE_HIDDEN, RULE_DEFAULT_DENY, RULE_ALLOWED, RULE_PINNED } from "./policy/rule-id.ts";
+export type { CatalogTool, CatalogToolList } from "./catalog/catalog-tool.ts";
+export { suggestPolicy, SUGGESTED_RISK, type Suggestion } from "./catalog/suggest.ts";
+export { classifyTool, nameWords, RISK_CATEGORIES, SEVERITIES, type Classification, type RiskCategory, type Severity, type ToolDefinition } from "./catalog/classify.ts";
 export { windowLength, windowStart } from "./policy/window.ts";
 export { parsePolicyText, readPolicyFile } from "./policy/file.ts";
 export { policyJsonSchema, policyJsonSchemaText, POLICY_SCHEMA_ID } from "./policy/json-schema.ts";

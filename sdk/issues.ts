@@ -23,7 +23,7 @@ export interface FormatOptions {
    * For a union: the index of the option whose errors to report, given the raw value at the union's path.
    * Without it every option's errors would be reported and the author would read noise. Default: 0.
    */
-  pickUnionBranch?: (value: unknown) => number;
+  pickUnionBranch?: (value: unknown, path: readonly PropertyKey[]) => number;
   /** The keys allowed at a path, for "did you mean" suggestions on unknown keys. */
   knownKeys?: (path: readonly PropertyKey[]) => readonly string[];
 }
@@ -59,7 +59,7 @@ function collect(
           break;
         }
         const at = valueAt(options.input, path);
-        const pick = options.pickUnionBranch?.(at) ?? 0;
+        const pick = options.pickUnionBranch?.(at, path) ?? 0;
         collect(issue.errors[pick] ?? issue.errors[0] ?? [], path, options, out);
         break;
       }

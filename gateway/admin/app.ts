@@ -12,12 +12,14 @@ import { mediaType } from "../http/media-type.ts";
 import { createTokenCheck } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ApiProblem, problemBody } from "./problem.ts";
-import { grantView, policyView, serverView } from "./views.ts";
+import { catalogToolView, grantView, policyView, serverView } from "./views.ts";
+import type { Catalog } from "../catalog/catalog.ts";
 
 export interface AdminDeps {
   store: ConfigStore;
   audit: AuditStore;
   view: MutableRuntimeView;
+  catalog: Catalog;
   registry: Registry;
   log: Logger;
   adminToken: string;
@@ -78,14 +80,36 @@ export function createAdminApp(deps: AdminDeps): Hono {
     const spec = parse(ServerSpecSchema, await body(c), name(c));
     const result = await deps.store.putServer(spec, preconditions(c));
     deps.view.setServer(result.record);
-    if (result.changed) deps.log.info({ kind: "server", name: spec.name, version: result.record.version, created: result.created }, "admin change");
+    if (result.changed) {
+      deps.log.info({ kind: "server", name: spec.name, version: result.record.version, created: result.created }, "admin change");
+      void deps.catalog.refresh(spec.name);
+    }
     return versioned(c, serverView(result.record), result.record.version, result.created ? 201 : 200);
   });
   app.delete("/v1/servers/:name", async (c) => {
     if (!(await deps.store.deleteServer(name(c), preconditions(c)))) throw notFound("server", name(c));
     deps.view.removeServer(name(c));
+    await deps.catalog.removeServer(name(c));
     deps.log.info({ kind: "server", name: name(c), deleted: true }, "admin change");
     return c.body(null, 204);
+  });
+
+  // ---- tool catalog
+  const serverTools = async (c: Context) => {
+    if (!(await deps.store.getServer(name(c)))) throw notFound("server", name(c));
+    return c.json({ server: name(c), items: deps.catalog.tools(name(c)).map(catalogToolView) });
+  };
+  app.get("/v1/servers/:name/tools", serverTools);
+  app.post("/v1/servers/:name/tools/refresh", async (c) => {
+    if (!(await deps.store.getServer(name(c)))) throw notFound("server", name(c));
+    if (!(await deps.catalog.refresh(name(c)))) throw new ApiProblem(502, "upstream_unavailable", `Could not list the tools of server "${name(c)}": the upstream did not answer tools/list (see the gateway log)`);
+    return serverTools(c);
+  });
+  app.post("/v1/servers/:name/tools/review", async (c) => {
+    if (!(await deps.store.getServer(name(c)))) throw notFound("server", name(c));
+    const tool = c.req.query("tool");
+    if (tool !== undefined && !deps.catalog.tools(name(c)).some((t) => t.name === tool)) throw new ApiProblem(404, "not_found", `Server "${name(c)}" has no tool "${tool}" in the catalog`);
+    return c.json({ server: name(c), reviewed: await deps.catalog.review(name(c), tool) });
   });
 
   // ---- policies
@@ -104,7 +128,11 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (issues.length > 0) throw new ApiProblem(400, "invalid_policy", `The policy document has ${issues.length} problem${issues.length === 1 ? "" : "s"}`, { issues });
     const result = await deps.store.putPolicy(spec, preconditions(c));
     deps.view.setPolicy(result.record);
-    if (result.changed) deps.log.info({ kind: "policy", name: spec.name, version: result.record.version, created: result.created }, "admin change");
+    if (result.changed) {
+      deps.log.info({ kind: "policy", name: spec.name, version: result.record.version, created: result.created }, "admin change");
+      // Applying a policy accepts the current definitions of the tools it governs (see docs/catalog.md).
+      for (const server of await serversUsingPolicy(spec.name)) await deps.catalog.review(server);
+    }
     return versioned(c, policyView(result.record), result.record.version, result.created ? 201 : 200);
   });
   app.delete("/v1/policies/:name", async (c) => {
@@ -170,6 +198,17 @@ export function createAdminApp(deps: AdminDeps): Hono {
     });
     return new Response(stream.pipeThrough(new TextEncoderStream()), { headers: { "content-type": "application/x-ndjson" } });
   });
+
+  async function serversUsingPolicy(policy: string): Promise<Set<string>> {
+    const servers = new Set<string>();
+    let after: string | undefined;
+    for (;;) {
+      const page = await deps.store.listGrants(PAGE_MAX, after);
+      for (const g of page) if (g.policy === policy) servers.add(g.server);
+      if (page.length < PAGE_MAX) return servers;
+      after = page.at(-1)!.name;
+    }
+  }
 
   return app;
 }
@@ -258,7 +297,7 @@ function auditQuery(c: Context) {
   const after = cursor === undefined ? undefined : Number(cursor);
   if (after !== undefined && (!Number.isInteger(after) || after < 0)) throw new ApiProblem(400, "invalid_input", "cursor is not valid; use the nextCursor of the previous page", { issues: [{ path: "/cursor", message: "not a cursor from this API" }] });
   const decision = c.req.query("decision");
-  if (decision !== undefined && decision !== "allow" && decision !== "deny") throw new ApiProblem(400, "invalid_input", `decision must be "allow" or "deny", got ${JSON.stringify(decision)}`, { issues: [{ path: "/decision", message: 'must be "allow" or "deny"' }] });
+  if (decision !== undefined && decision !== "allow" && decision !== "deny" && decision !== "event") throw new ApiProblem(400, "invalid_input", `decision must be "allow", "deny" or "event", got ${JSON.stringify(decision)}`, { issues: [{ path: "/decision", message: 'must be "allow", "deny" or "event"' }] });
   const time = (k: "since" | "until") => {
     const v = c.req.query(k);
     if (v === undefined) return undefined;
@@ -266,7 +305,7 @@ function auditQuery(c: Context) {
     if (Number.isNaN(ms)) throw new ApiProblem(400, "invalid_input", `${k} must be an ISO 8601 time, got ${JSON.stringify(v)}`, { issues: [{ path: `/${k}`, message: "must be an ISO 8601 time" }] });
     return new Date(ms).toISOString();
   };
-  return { grant: c.req.query("grant"), server: c.req.query("server"), tool: c.req.query("tool"), decision: decision as "allow" | "deny" | undefined, since: time("since"), until: time("until"), after, limit };
+  return { grant: c.req.query("grant"), server: c.req.query("server"), tool: c.req.query("tool"), decision: decision as "allow" | "deny" | "event" | undefined, since: time("since"), until: time("until"), after, limit };
 }
 
 function notFound(kind: string, n: string): ApiProblem {

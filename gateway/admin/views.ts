@@ -1,4 +1,5 @@
-import type { GrantObject, PolicyObject, ServerObject } from "../../sdk/index.ts";
+import type { CatalogTool, GrantObject, PolicyObject, ServerObject } from "../../sdk/index.ts";
+import type { CatalogEntry } from "../catalog/catalog-store.ts";
 import type { GrantRecord, PolicyRecord, ServerRecord } from "../store/config-store.ts";
 
 /** What the admin API shows of stored objects. Credentials become "[redacted]"; token hashes never leave. */
@@ -40,5 +41,25 @@ export function grantView(r: GrantRecord, proxyUrl: string, token?: string): Gra
     version: r.version,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
+  };
+}
+
+export function catalogToolView(e: CatalogEntry): CatalogTool {
+  const d = e.definition as CatalogEntry["definition"] & { title?: string };
+  return {
+    name: e.name,
+    ...(d.title !== undefined ? { title: d.title } : {}),
+    ...(d.description !== undefined ? { description: d.description } : {}),
+    ...(d.inputSchema !== undefined ? { inputSchema: d.inputSchema } : {}),
+    ...(d.annotations !== undefined ? { annotations: d.annotations as Record<string, unknown> } : {}),
+    category: e.category,
+    severity: e.severity,
+    evidence: e.evidence,
+    hash: e.hash,
+    reviewedHash: e.reviewedHash,
+    changed: e.hash !== e.reviewedHash,
+    firstSeen: e.firstSeen,
+    updatedAt: e.updatedAt,
+    changedAt: e.changedAt,
   };
 }

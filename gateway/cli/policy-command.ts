@@ -9,11 +9,16 @@ export const POLICY_USAGE = `Usage:
   toolgate policy validate <file...>
       Exit 0 when every file is valid; otherwise print "file: /pointer: message" lines and exit 1.
   toolgate policy explain <file> --tool <name> [--args '<json>'] [--grant <name>] [--server <name>] [--now <iso>]
+                         [--category <risk category>] [--changed]
       Print the decision for one call and every rule walked.
   toolgate policy test <policy> <cases>
-      Run a cases file (YAML or JSON list of {tool, args, expect: allow|deny, rule?, name?, times?}); exit 1 on a failure.
+      Run a cases file (YAML or JSON list of {tool, args, expect: allow|deny, rule?, name?, times?, category?, changed?});
+      exit 1 on a failure.
   toolgate policy diff <old> <new> [--format text|markdown|json] [--fail-on-looser]
       Semantic diff for review: one line per change, marked stricter or LOOSER. --fail-on-looser exits 2 if anything got looser.
+  toolgate policy suggest <server> [--out <file>] [--cases <file>] [--endpoint <url>] [--token <token>]
+      A starting policy from the gateway's tool catalog of <server> (YAML, with each tool's risk in comments),
+      and optionally a cases file for \`policy test\`. Gateway from --endpoint/--token or TOOLGATE_ENDPOINT/TOOLGATE_TOKEN.
 `;
 
 export const policyCommand: Command = async (argv, io) => {
@@ -27,6 +32,8 @@ export const policyCommand: Command = async (argv, io) => {
       return testCommand(rest, io);
     case "diff":
       return diffCommand(rest, io);
+    case "suggest":
+      return (await import("./policy-suggest.ts")).suggestCommand(rest, io);
     case undefined:
     case "--help":
     case "-h":

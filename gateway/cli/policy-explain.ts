@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { compilePolicy, limitDeniedMessage, ToolgateError } from "../../sdk/index.ts";
+import { compilePolicy, limitDeniedMessage, RISK_CATEGORIES, ToolgateError, type RiskCategory } from "../../sdk/index.ts";
 import type { CommandIO } from "./main.ts";
 import { loadPolicy } from "./policy-command.ts";
 import { parseJsonOption, parseTimeOption } from "./options.ts";
@@ -16,6 +16,8 @@ export async function explainCommand(argv: string[], io: CommandIO): Promise<num
       grant: { type: "string", default: "example-grant" },
       server: { type: "string", default: "example-server" },
       now: { type: "string" },
+      category: { type: "string" },
+      changed: { type: "boolean" },
     },
   });
   const [file] = positionals;
@@ -23,8 +25,16 @@ export async function explainCommand(argv: string[], io: CommandIO): Promise<num
   if (!values.tool) throw new ToolgateError("invalid_input", "explain needs --tool <name>");
   const args = parseJsonOption("--args", values.args);
   const now = values.now === undefined ? Date.now() : parseTimeOption("--now", values.now);
+  const category = values.category;
+  if (category !== undefined && !(RISK_CATEGORIES as readonly string[]).includes(category)) {
+    throw new ToolgateError("invalid_input", `--category must be one of ${RISK_CATEGORIES.join(", ")}, got ${JSON.stringify(category)}`);
+  }
   const policy = compilePolicy(await loadPolicy(file));
-  const { decision, steps } = policy.explain({ tool: values.tool, args, grant: values.grant, server: values.server, now });
+  const { decision, steps } = policy.explain({
+    tool: values.tool, args, grant: values.grant, server: values.server, now,
+    ...(category ? { category: category as RiskCategory } : {}),
+    ...(values.changed ? { changed: true } : {}),
+  });
   io.stdout(`decision: ${decision.effect.toUpperCase()}\n`);
   if (decision.effect === "deny") io.stdout(`rule: ${decision.rule}\nmessage: [POLICY DENIED] ${decision.message}\n`);
   io.stdout(`rules walked:\n`);

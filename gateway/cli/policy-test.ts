@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { compilePolicy, limitDenial, readPolicyFile, ToolgateError, type CompiledPolicy, type Decision } from "../../sdk/index.ts";
+import { compilePolicy, limitDenial, readPolicyFile, RISK_CATEGORIES, ToolgateError, type CompiledPolicy, type Decision } from "../../sdk/index.ts";
 import { zodIssues } from "../../sdk/issues.ts";
 import type { CommandIO } from "./main.ts";
 import { loadPolicy } from "./policy-command.ts";
@@ -14,6 +14,10 @@ const CaseSchema = z.strictObject({
   grant: z.string().optional(),
   server: z.string().optional(),
   now: z.iso.datetime({ offset: true }).optional(),
+  /** The tool's risk category, as the gateway's catalog would give it (for `risk` rules). */
+  category: z.enum(RISK_CATEGORIES, { error: (i) => `category must be one of ${RISK_CATEGORIES.join(", ")}, got ${JSON.stringify(i.input)}` }).optional(),
+  /** The tool's definition changed since review (for `pin`). */
+  changed: z.boolean().optional(),
   /** Make the call this many times within one window; `expect` is about the last one. Exercises limits. */
   times: z.number().int().min(1).max(100_000).optional(),
 });
@@ -66,7 +70,7 @@ function run(policy: CompiledPolicy, c: Case): Decision {
   const now = c.now === undefined ? Date.now() : Date.parse(c.now);
   let decision: Decision | undefined;
   for (let i = 0; i < (c.times ?? 1); i++) {
-    decision = policy.decide({ tool: c.tool, args: c.args ?? {}, grant: c.grant ?? "test-grant", server: c.server ?? "test-server", now });
+    decision = policy.decide({ tool: c.tool, args: c.args ?? {}, grant: c.grant ?? "test-grant", server: c.server ?? "test-server", now, ...(c.category ? { category: c.category } : {}), ...(c.changed !== undefined ? { changed: c.changed } : {}) });
     if (decision.effect === "allow") {
       const full = decision.reservations.find((r) => (counters.get(r.key) ?? 0) + 1 > r.max);
       if (full) decision = limitDenial(full);

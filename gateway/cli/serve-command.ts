@@ -13,6 +13,7 @@ export const SERVE_USAGE = `Usage: toolgate serve [options]
   --allowed-origin <origin>     a browser Origin allowed to reach the proxy; repeatable (TOOLGATE_ALLOWED_ORIGINS, comma list)
   --public-url <url>            proxy base URL agents use, when behind a load balancer (TOOLGATE_PUBLIC_URL)
   --max-stdio-processes <n>     most stdio upstream processes at once (TOOLGATE_MAX_STDIO_PROCESSES, default 64)
+  --catalog-refresh <duration>  how often the tool catalog re-reads every server's tools (TOOLGATE_CATALOG_REFRESH, default 10m; 0: off)
   --log-level <level>           fatal, error, warn, info, debug, trace, silent (TOOLGATE_LOG_LEVEL, default info)
 
 Upstream credentials are encrypted with TOOLGATE_SECRET_KEY (32 bytes, base64 or hex), or a key generated
@@ -33,6 +34,7 @@ export const serveCommand: Command = async (argv, io) => {
       "allowed-origin": { type: "string", multiple: true },
       "public-url": { type: "string" },
       "max-stdio-processes": { type: "string" },
+      "catalog-refresh": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
     },

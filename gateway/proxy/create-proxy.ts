@@ -2,7 +2,8 @@ import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { Agent } from "undici";
-import type { AuditSink, CounterStore, GrantIdentity, ProxyMetrics, RuntimeView, ServerTarget } from "../contracts.ts";
+import { classifyTool, type ToolDefinition } from "../../sdk/index.ts";
+import type { AuditSink, CounterStore, GrantIdentity, ProxyMetrics, RuntimeView, ServerTarget, ToolCatalogView } from "../contracts.ts";
 import { mediaType } from "../http/media-type.ts";
 import { BodyTooLargeError, readBody } from "../http/read-body.ts";
 import { gateToolCall } from "./enforce.ts";
@@ -18,6 +19,7 @@ export interface ProxyDeps {
   audit: AuditSink;
   metrics: ProxyMetrics;
   log: Logger;
+  catalog: ToolCatalogView;
   /** Extra allowed Origin values; loopback origins are always allowed on loopback listeners. */
   allowedOrigins: string[];
   maxStdioProcesses?: number;
@@ -57,10 +59,11 @@ export function createProxy(deps: ProxyDeps): Proxy {
     if (cached?.version === target.version) return cached.upstream;
     void cached?.upstream.close();
     const onError = (kind: Parameters<ProxyMetrics["upstreamError"]>[1]) => deps.metrics.upstreamError(target.name, kind);
+    const onToolsChanged = () => deps.catalog.listChanged(target.name);
     const upstream =
       target.transport.type === "streamable-http"
-        ? createHttpUpstream(target as ServerTarget & { transport: { type: "streamable-http" } }, dispatcher, onError)
-        : createStdioUpstream(target as ServerTarget & { transport: { type: "stdio" } }, { limit: stdioLimit, idleMs: deps.stdioIdleMs ?? 600_000, log: deps.log, onError });
+        ? createHttpUpstream(target as ServerTarget & { transport: { type: "streamable-http" } }, dispatcher, onError, onToolsChanged)
+        : createStdioUpstream(target as ServerTarget & { transport: { type: "stdio" } }, { limit: stdioLimit, idleMs: deps.stdioIdleMs ?? 600_000, log: deps.log, onError, onToolsChanged });
     upstreams.set(target.name, { version: target.version, upstream });
     return upstream;
   }
@@ -128,7 +131,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
       const policy = grant.policy === null ? undefined : deps.view.policy(grant.policy);
       const tool = message.params?.name;
       const args = message.params?.arguments;
-      const gate = await gateToolCall(grant, target.name, policy, tool, args, deps.counters, clock());
+      const known = typeof tool === "string" ? deps.catalog.lookup(target.name, tool) : undefined;
+      const gate = await gateToolCall(grant, target.name, policy, tool, args, deps.counters, clock(), known);
       const audit = (decision: "allow" | "deny", rule: string, text: string, upstreamStatus: number | null) =>
         deps.audit.write({
           time: new Date(started).toISOString(),
@@ -168,7 +172,10 @@ export function createProxy(deps: ProxyDeps): Proxy {
         id: message.id!,
         rewrite: (m) => {
           if (!m.result || !Array.isArray(m.result.tools)) return undefined;
-          const tools = policy ? policy.compiled.filterTools(m.result.tools as { name: string }[]) : [];
+          const listed = m.result.tools as ToolDefinition[];
+          deps.catalog.observe(target.name, listed);
+          const categoryOf = (t: ToolDefinition) => deps.catalog.lookup(target.name, t.name)?.category ?? classifyTool(t).category;
+          const tools = policy ? policy.compiled.filterTools(listed, categoryOf) : [];
           return { ...m, result: { ...m.result, tools } };
         },
       };

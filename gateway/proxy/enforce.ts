@@ -1,4 +1,4 @@
-import { limitDenial, NO_POLICY_DECISION, RULE_NO_POLICY, type Decision, type Reservation } from "../../sdk/index.ts";
+import { limitDenial, NO_POLICY_DECISION, RULE_NO_POLICY, type Decision, type Reservation, type RiskCategory } from "../../sdk/index.ts";
 import type { ActivePolicy, CounterStore, GrantIdentity } from "../contracts.ts";
 
 export type Gate =
@@ -9,7 +9,16 @@ export type Gate =
  * Decides one tools/call and takes its counter reservations (all-or-nothing). Fails closed: a missing
  * policy or an unreachable counter store denies the call with a reason that says so.
  */
-export async function gateToolCall(grant: GrantIdentity, server: string, policy: ActivePolicy | undefined, tool: unknown, args: unknown, counters: CounterStore, now: number): Promise<Gate> {
+export async function gateToolCall(
+  grant: GrantIdentity,
+  server: string,
+  policy: ActivePolicy | undefined,
+  tool: unknown,
+  args: unknown,
+  counters: CounterStore,
+  now: number,
+  catalog?: { category: RiskCategory; changed: boolean },
+): Promise<Gate> {
   if (grant.policy === null) return { allowed: false, decision: NO_POLICY_DECISION, policy: undefined };
   if (!policy) {
     return { allowed: false, policy, decision: { effect: "deny", rule: RULE_NO_POLICY, message: `Policy "${grant.policy}" of this grant does not exist, so every call is denied.`, reservations: [] } };
@@ -17,7 +26,7 @@ export async function gateToolCall(grant: GrantIdentity, server: string, policy:
   if (typeof tool !== "string" || tool === "") {
     return { allowed: false, policy, decision: { effect: "deny", rule: "(invalid call)", message: "tools/call needs params.name, the tool to call", reservations: [] } };
   }
-  const decision = policy.compiled.decide({ tool, args, grant: grant.name, server, now });
+  const decision = policy.compiled.decide({ tool, args, grant: grant.name, server, now, ...(catalog ? { category: catalog.category, changed: catalog.changed } : {}) });
   if (decision.effect === "deny") return { allowed: false, decision, policy };
   if (decision.reservations.length === 0) return { allowed: true, reservations: decision.reservations, policy };
   const taken = await counters.reserve(decision.reservations);

@@ -1,3 +1,4 @@
+import { Transform } from "node:stream";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { errors as undiciErrors, type Dispatcher } from "undici";
@@ -16,7 +17,12 @@ const FORWARDED_RESPONSE = ["content-type", "mcp-session-id", "mcp-protocol-vers
  * A Streamable HTTP upstream. Stateless: the session id is the upstream's own and travels in headers, so
  * any gateway replica can serve any request of a session.
  */
-export function createHttpUpstream(target: ServerTarget & { transport: { type: "streamable-http" } }, dispatcher: Dispatcher, onError: (kind: NonNullable<PostOutcome["failure"]>) => void): Upstream {
+export function createHttpUpstream(
+  target: ServerTarget & { transport: { type: "streamable-http" } },
+  dispatcher: Dispatcher,
+  onError: (kind: NonNullable<PostOutcome["failure"]>) => void,
+  onToolsChanged: () => void = () => {},
+): Upstream {
   const url = new URL(target.transport.url);
   const origin = url.origin;
   const path = url.pathname + url.search;
@@ -157,7 +163,8 @@ export function createHttpUpstream(target: ServerTarget & { transport: { type: "
       copyResponseHeaders(sent.response.headers, res);
       res.writeHead(sent.response.statusCode);
       res.flushHeaders();
-      await pipeline(sent.response.body, res);
+      if (method === "GET") await pipeline(sent.response.body, watchToolsChanged(onToolsChanged), res);
+      else await pipeline(sent.response.body, res);
     } catch {
       res.destroy();
     } finally {
@@ -166,12 +173,27 @@ export function createHttpUpstream(target: ServerTarget & { transport: { type: "
   }
 }
 
+/**
+ * Passes a server-to-client stream through unchanged, calling `onChanged` when it carries
+ * notifications/tools/list_changed (a text scan: a marker split across chunks is caught by the catalog's timer).
+ */
+function watchToolsChanged(onChanged: () => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (chunk.includes(TOOLS_LIST_CHANGED)) onChanged();
+      done(null, chunk);
+    },
+  });
+}
+
 function rewriteJson(text: string, watch: ResponseWatch): { out: string; response?: JsonRpcMessage } {
   const r = rewriteData(text, watch);
   return { out: r.out ?? text, ...(r.response ? { response: r.response } : {}) };
 }
 
 /** If `data` is the response to the watched request, apply the rewrite; otherwise leave it alone. */
+const TOOLS_LIST_CHANGED = "notifications/tools/list_changed";
+
 function rewriteData(data: string, watch: ResponseWatch): { out?: string; response?: JsonRpcMessage } {
   let message: JsonRpcMessage;
   try {

@@ -15,6 +15,8 @@ export interface StdioOptions {
   idleMs: number;
   log: Logger;
   onError: (kind: NonNullable<PostOutcome["failure"]>) => void;
+  /** The server sent notifications/tools/list_changed. */
+  onToolsChanged?: () => void;
 }
 
 interface Pending {
@@ -100,6 +102,7 @@ export function createStdioUpstream(target: ServerTarget & { transport: { type: 
       options.log.debug({ server: target.name }, "upstream wrote a non-JSON line");
       return;
     }
+    if (message.method === "notifications/tools/list_changed") options.onToolsChanged?.();
     if (isResponse(message)) {
       const p = session.pending.get(message.id as JsonRpcId);
       if (p) {

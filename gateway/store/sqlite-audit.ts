@@ -6,7 +6,7 @@ export interface AuditQuery {
   grant?: string;
   server?: string;
   tool?: string;
-  decision?: "allow" | "deny";
+  decision?: AuditEntry["decision"];
   since?: string;
   until?: string;
   /** Rows with an id greater than this (cursor pagination, oldest first). */
@@ -85,7 +85,7 @@ export function createSqliteAuditStore(db: DatabaseSync, options: { flushMs?: nu
         server: r.server as string,
         method: r.method as string,
         tool: (r.tool as string | null) ?? null,
-        decision: r.decision as "allow" | "deny",
+        decision: r.decision as AuditEntry["decision"],
         rule: r.rule as string,
         message: r.message as string,
         policy: (r.policy as string | null) ?? null,

@@ -55,6 +55,19 @@ const MIGRATIONS: string[] = [
      latency_ms REAL NOT NULL);
    CREATE INDEX audit_time ON audit (time);
    CREATE INDEX audit_grant ON audit (grant_name, id);`,
+  `CREATE TABLE tool_catalog (
+     server TEXT NOT NULL,
+     name TEXT NOT NULL,
+     definition TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     reviewed_hash TEXT NOT NULL,
+     category TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     evidence TEXT NOT NULL,
+     first_seen TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     changed_at TEXT,
+     PRIMARY KEY (server, name));`,
 ];
 
 /** Opens (creating if needed) the gateway database: WAL, a busy timeout, and every pending migration. */

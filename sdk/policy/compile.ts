@@ -1,6 +1,7 @@
-import type { FlatPredicate, Limit, PolicyDocument, Predicate, Scope } from "./schema.ts";
+import type { FlatPredicate, Limit, PolicyDocument, Predicate, RiskRule, Scope } from "./schema.ts";
+import type { RiskCategory } from "../catalog/classify.ts";
 import { compilePredicate, describePredicate, type Test } from "./predicate.ts";
-import { allToolsLimitRuleId, predicateRuleId, RULE_ALLOWED, RULE_DEFAULT_DENY, RULE_HIDDEN, RULE_NO_POLICY, toolLimitRuleId } from "./rule-id.ts";
+import { allToolsLimitRuleId, predicateRuleId, riskLimitRuleId, riskRuleId, RULE_ALLOWED, RULE_DEFAULT_DENY, RULE_HIDDEN, RULE_NO_POLICY, RULE_PINNED, toolLimitRuleId } from "./rule-id.ts";
 import { windowLength, windowStart } from "./window.ts";
 
 /** What a call is decided on. `now` is epoch milliseconds (or a Date); it picks the limit windows. */
@@ -10,6 +11,10 @@ export interface DecideInput {
   grant: string;
   server: string;
   now?: number | Date;
+  /** The tool's risk category from the gateway's catalog; `risk` rules apply to unlisted tools only when known. */
+  category?: RiskCategory;
+  /** The tool's definition changed since it was last reviewed (the catalog); denied when the policy has `pin`. */
+  changed?: boolean;
 }
 
 /**
@@ -46,10 +51,13 @@ export interface CompiledPolicy {
   decide(input: DecideInput): Decision;
   /** `decide`, plus every rule it walked, in order. Slower; for `toolgate policy explain`. */
   explain(input: DecideInput): { decision: Decision; steps: TraceStep[] };
-  /** The tools of a `tools/list` result this policy could ever allow (hidden and never-allowed ones removed). */
-  filterTools<T extends { name: string }>(tools: readonly T[]): T[];
-  /** Whether some call to `tool` could be allowed. */
-  couldAllow(tool: string): boolean;
+  /**
+   * The tools of a `tools/list` result this policy could ever allow (hidden and never-allowed ones removed).
+   * `categoryOf` gives a tool's risk category, for `risk` rules.
+   */
+  filterTools<T extends { name: string }>(tools: readonly T[], categoryOf?: (tool: T) => RiskCategory | undefined): T[];
+  /** Whether some call to `tool` (of the given risk category, if known) could be allowed. */
+  couldAllow(tool: string, category?: RiskCategory): boolean;
 }
 
 export interface CompileOptions {
@@ -93,7 +101,8 @@ const ALLOW_WITHOUT_LIMITS: Decision = Object.freeze({ effect: "allow", rule: RU
 
 /**
  * Compiles a validated document (see `validatePolicy`) into a decision function. Decision order:
- * hidden → default deny → require → deny_if → limits. Compile once per policy version; `decide` then
+ * hidden → risk hide → pin → risk deny → default deny → require → deny_if → limits. `risk` rules apply only to
+ * tools not listed under `tools`, and only when the call's category is known. Compile once per policy version; `decide` then
  * does one map lookup and runs only the called tool's predicates.
  *
  * @example
@@ -117,25 +126,50 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
     plans.set(tool, { require, denyIf, limits, allowable });
   }
   const unlistedPlan: ToolPlan = { require: [], denyIf: [], limits: [], allowable: true };
+  const riskRules = new Map<RiskCategory, { action: "allow" | "deny" | "hide"; plan: ToolPlan }>();
+  for (const [category, rule] of Object.entries(document.risk ?? {}) as [RiskCategory, RiskRule | undefined][]) {
+    if (rule === undefined) continue;
+    if (typeof rule === "string") riskRules.set(category, { action: rule, plan: unlistedPlan });
+    else riskRules.set(category, { action: "allow", plan: { require: [], denyIf: [], limits: rule.limits.map((l) => compileLimit(l, riskLimitRuleId(category, l.counter), `risk/${category}`)), allowable: true } });
+  }
+  const pin = document.pin === true;
 
-  function isHidden(tool: string): boolean {
-    return hideAll || hidden.has(tool);
+  /** The risk rule for a tool not listed by name, when its category is known and has one. */
+  function riskRuleFor(tool: string, category: RiskCategory | undefined) {
+    return category === undefined || plans.has(tool) ? undefined : riskRules.get(category);
   }
 
-  function couldAllow(tool: string): boolean {
-    if (isHidden(tool)) return false;
+  function isHidden(tool: string, category?: RiskCategory): boolean {
+    return hideAll || hidden.has(tool) || riskRuleFor(tool, category)?.action === "hide";
+  }
+
+  function couldAllow(tool: string, category?: RiskCategory): boolean {
+    if (isHidden(tool, category)) return false;
     const plan = plans.get(tool);
-    return plan ? plan.allowable : defaultAllow;
+    if (plan) return plan.allowable;
+    const risk = riskRuleFor(tool, category);
+    return risk ? risk.action === "allow" : defaultAllow;
   }
 
   function evaluate(input: DecideInput, trace?: TraceStep[]): Decision {
     const tool = input.tool;
-    if (isHidden(tool)) return deny(RULE_HIDDEN, `Tool "${tool}" is hidden by policy`, trace);
+    if (hideAll || hidden.has(tool)) return deny(RULE_HIDDEN, `Tool "${tool}" is hidden by policy`, trace);
     trace?.push({ rule: RULE_HIDDEN, outcome: "pass", detail: `"${tool}" is not hidden` });
     const plan = plans.get(tool);
-    if (plan === undefined && !defaultAllow) return deny(RULE_DEFAULT_DENY, `Tool "${tool}" is not permitted by policy`, trace);
-    trace?.push({ rule: RULE_DEFAULT_DENY, outcome: "pass", detail: plan ? `"${tool}" is listed under tools` : `default is allow` });
-    const p = plan ?? unlistedPlan;
+    const risk = riskRuleFor(tool, input.category);
+    if (risk?.action === "hide") return deny(riskRuleId(input.category!), `Tool "${tool}" is hidden by policy (risk category "${input.category}")`, trace);
+    if (pin) {
+      if (input.changed) return deny(RULE_PINNED, `Tool "${tool}" changed since it was last reviewed, and this policy pins tool definitions; review the change (toolgate tools ${input.server} --review ${tool}) before calling it`, trace);
+      trace?.push({ rule: RULE_PINNED, outcome: "pass", detail: `"${tool}" is unchanged since it was reviewed` });
+    }
+    if (risk?.action === "deny") return deny(riskRuleId(input.category!), `Tool "${tool}" is a ${input.category} tool, and this policy denies ${input.category} tools`, trace);
+    if (plan === undefined && !risk && !defaultAllow) return deny(RULE_DEFAULT_DENY, `Tool "${tool}" is not permitted by policy`, trace);
+    trace?.push(
+      plan ? { rule: RULE_DEFAULT_DENY, outcome: "pass", detail: `"${tool}" is listed under tools` }
+      : risk ? { rule: riskRuleId(input.category!), outcome: "pass", detail: `"${tool}" is a ${input.category} tool, allowed by risk rule` }
+      : { rule: RULE_DEFAULT_DENY, outcome: "pass", detail: `default is allow` },
+    );
+    const p = plan ?? risk?.plan ?? unlistedPlan;
     const args = input.args ?? {};
     for (const r of p.require) {
       if (!r.test(args)) return deny(r.rule, r.message, trace, r.detail);
@@ -163,7 +197,7 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
       const decision = evaluate(input, steps);
       return { decision, steps };
     },
-    filterTools: (tools) => tools.filter((t) => couldAllow(t.name)),
+    filterTools: (tools, categoryOf) => tools.filter((t) => couldAllow(t.name, categoryOf?.(t))),
     couldAllow,
   };
 }

@@ -1,4 +1,5 @@
-import type { FlatPredicate, Limit, PolicyDocument, Predicate, ToolRules } from "./schema.ts";
+import type { FlatPredicate, Limit, PolicyDocument, Predicate, RiskRule, ToolRules } from "./schema.ts";
+import { RISK_CATEGORIES } from "../catalog/classify.ts";
 import { jsonEqual, describePredicate } from "./predicate.ts";
 import { predicateRuleId } from "./rule-id.ts";
 import { windowLength } from "./window.ts";
@@ -37,6 +38,10 @@ export function diffPolicies(before: PolicyDocument, after: PolicyDocument): Pol
     changes.push({ path: "/hide", direction: hideAllAfter ? "stricter" : "looser", description: hideAllAfter ? `"*" added to hide: every tool is now hidden` : `"*" removed from hide: tools are no longer all hidden` });
   }
   diffLimits(before.all_tools?.limits ?? [], after.all_tools?.limits ?? [], "/all_tools/limits", "every tool", changes);
+  if ((before.pin === true) !== (after.pin === true)) {
+    changes.push({ path: "/pin", direction: after.pin ? "stricter" : "looser", description: after.pin ? "pin enabled: calls to tools whose definition changed since review are denied" : "pin disabled: changed tool definitions are no longer blocked" });
+  }
+  for (const category of RISK_CATEGORIES) diffRisk(category, before, after, changes);
 
   const names = new Set([...Object.keys(before.tools ?? {}), ...Object.keys(after.tools ?? {}), ...(before.hide ?? []), ...(after.hide ?? [])]);
   names.delete("*");
@@ -53,6 +58,27 @@ export function diffPolicies(before: PolicyDocument, after: PolicyDocument): Pol
     diffRules(tool, path, rulesOf(before, tool), rulesOf(after, tool), changes);
   }
   return changes;
+}
+
+/** A risk rule's effect on unlisted tools of its category; no rule means the document's default. */
+function riskAccess(doc: PolicyDocument, rule: RiskRule | undefined): Access {
+  if (rule === undefined) return doc.default === "allow" ? "allowed" : "denied";
+  if (typeof rule === "string") return rule === "hide" ? "hidden" : rule === "deny" ? "denied" : "allowed";
+  return "allowed";
+}
+
+function diffRisk(category: (typeof RISK_CATEGORIES)[number], before: PolicyDocument, after: PolicyDocument, changes: PolicyChange[]): void {
+  const ra = before.risk?.[category];
+  const rb = after.risk?.[category];
+  if (ra === undefined && rb === undefined) return;
+  const path = `/risk/${category}`;
+  const a = riskAccess(before, ra);
+  const b = riskAccess(after, rb);
+  if (a !== b) {
+    changes.push({ path, direction: rank(b) > rank(a) ? "looser" : "stricter", description: `unlisted ${category} tools are now ${b} (were ${a})` });
+    return;
+  }
+  if (b === "allowed") diffLimits(typeof ra === "object" ? ra.limits : [], typeof rb === "object" ? rb.limits : [], `${path}/limits`, `${category} tools`, changes);
 }
 
 function access(doc: PolicyDocument, tool: string): Access {

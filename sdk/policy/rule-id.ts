@@ -11,6 +11,7 @@ export const RULE_NO_POLICY = "(no policy)";
 export const RULE_HIDDEN = "(hidden)";
 export const RULE_DEFAULT_DENY = "(default deny)";
 export const RULE_ALLOWED = "";
+export const RULE_PINNED = "(pinned)";
 
 const segment = (s: string) => s.replaceAll("~", "~0").replaceAll("/", "~1");
 
@@ -25,4 +26,12 @@ export function toolLimitRuleId(tool: string, counter: string): string {
 
 export function allToolsLimitRuleId(counter: string): string {
   return `/all_tools/limits/${segment(counter)}`;
+}
+
+export function riskRuleId(category: string): string {
+  return `/risk/${segment(category)}`;
+}
+
+export function riskLimitRuleId(category: string, counter: string): string {
+  return `/risk/${segment(category)}/limits/${segment(counter)}`;
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { OPERATORS, type Operator } from "./operators.ts";
 import { WINDOW_PATTERN, windowLength } from "./window.ts";
 import { regexProblem } from "./regex.ts";
+import { RISK_CATEGORIES } from "../catalog/classify.ts";
 
 /**
  * The policy document: PolicyLayer's hosted v1 JSON, plus additive extensions (duration windows and the
@@ -129,6 +130,20 @@ export const ToolRulesSchema = z.strictObject({
   limits: Limits.optional().meta({ description: "Counters this tool's calls must fit in." }),
 });
 
+const riskRuleMessage = (input: unknown) => `a risk rule must be "allow", "deny", "hide" or {"limits": [...]}, ${got(input)}`;
+
+const RiskRuleSchema = z
+  .union([z.enum(["allow", "deny", "hide"], { error: (i) => riskRuleMessage(i.input) }), z.strictObject({ limits: Limits }, { error: (i) => riskRuleMessage(i.input) })], {
+    error: (i) => riskRuleMessage(i.input),
+  })
+  .meta({ description: 'What happens to tools of this category that are not listed under tools: "allow", "deny", "hide", or allow within {"limits": [...]} (counters shared by the category).' });
+
+export const RiskSchema = z
+  .strictObject(Object.fromEntries(RISK_CATEGORIES.map((c) => [c, RiskRuleSchema.optional()])) as Record<(typeof RISK_CATEGORIES)[number], z.ZodOptional<typeof RiskRuleSchema>>, {
+    error: (i) => `risk must be an object of category to rule, ${got(i.input)}`,
+  })
+  .meta({ description: "Toolgate extension: rules by risk category (read, write, execute, financial, destructive, other) for tools not listed by name, using the gateway's tool catalog." });
+
 export const PolicyDocumentSchema = z
   .strictObject({
     $schema: z.string().optional().meta({ description: "Optional: a URL or path of this JSON Schema, for editors." }),
@@ -151,6 +166,11 @@ export const PolicyDocumentSchema = z
         { error: (i) => `tools must be an object of tool name to rules, ${got(i.input)}` },
       )
       .optional(),
+    risk: RiskSchema.optional(),
+    pin: z
+      .boolean({ error: (i) => `pin must be true or false, ${got(i.input)}` })
+      .optional()
+      .meta({ description: "Toolgate extension: deny calls to a tool whose definition changed since it was last reviewed (see the tool catalog)." }),
   }, { error: (i) => `a policy document must be a JSON object, ${got(i.input)}` })
   .meta({ title: "Toolgate policy document", description: "PolicyLayer-compatible v1 policy for MCP tool calls." });
 
@@ -158,6 +178,7 @@ export type PolicyDocument = z.output<typeof PolicyDocumentSchema>;
 export type PolicyDocumentInput = z.input<typeof PolicyDocumentSchema>;
 export type ToolRules = z.output<typeof ToolRulesSchema>;
 export type Limit = z.output<typeof LimitSchema>;
+export type RiskRule = z.output<typeof RiskRuleSchema>;
 export type Scope = (typeof SCOPES)[number];
 export type FlatPredicate = z.output<typeof FlatPredicateSchema>;
 export type GroupPredicate = z.output<typeof GroupPredicateSchema>;
@@ -165,7 +186,8 @@ export type Predicate = z.output<typeof PredicateSchema>;
 
 /** Keys allowed on each kind of object, for "did you mean" hints. */
 export const KEYS = {
-  document: ["$schema", "version", "default", "hide", "all_tools", "tools"],
+  document: ["$schema", "version", "default", "hide", "all_tools", "tools", "risk", "pin"],
+  risk: RISK_CATEGORIES,
   allTools: ["limits"],
   tool: ["require", "deny_if", "limits"],
   limit: ["counter", "window", "max", "scope"],

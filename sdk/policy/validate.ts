@@ -35,8 +35,12 @@ export function parsePolicy(input: unknown): PolicyDocument {
 
 const byPath = (a: Issue, b: Issue) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
-/** A predicate written with `conditions` is a group; anything else is read as a flat predicate. */
-function pickUnionBranch(value: unknown): number {
+/**
+ * Which branch of a failed union to report. A risk rule written as a string is one of the words, anything else
+ * the `{limits}` object. A predicate written with `conditions` is a group; anything else a flat predicate.
+ */
+function pickUnionBranch(value: unknown, path: readonly PropertyKey[]): number {
+  if (path[0] === "risk") return typeof value === "string" ? 0 : 1;
   return isObject(value) && "conditions" in value ? 0 : 1;
 }
 
@@ -44,6 +48,7 @@ function knownKeys(path: readonly PropertyKey[]): readonly string[] {
   const p = path.map(String);
   if (p.length === 0) return KEYS.document;
   if (p[0] === "all_tools") return p.length === 1 ? KEYS.allTools : KEYS.limit;
+  if (p[0] === "risk") return p.length === 1 ? KEYS.risk : p.length === 2 ? ["limits"] : KEYS.limit;
   if (p[0] === "tools") {
     if (p.length === 2) return KEYS.tool;
     if (p[2] === "limits") return KEYS.limit;
@@ -74,6 +79,10 @@ function checkDocument(input: unknown, errors: Issue[], warnings: Issue[]): void
     if (tool === "*") warnings.push({ path: toPointer(["tools", "*"]), message: `"*" is a tool name here, not a wildcard; use all_tools for limits on every tool` });
   }
   if (isObject(input.all_tools)) checkLimits(input.all_tools.limits, ["all_tools", "limits"], errors);
+  if (isObject(input.risk)) {
+    for (const [category, rule] of Object.entries(input.risk)) if (isObject(rule)) checkLimits(rule.limits, ["risk", category, "limits"], errors);
+    if (hideAll) warnings.push({ path: "/risk", message: 'risk rules never apply: hide contains "*", which hides every tool' });
+  }
   for (const [tool, rules] of Object.entries(tools)) {
     if (!isObject(rules)) continue;
     checkLimits(rules.limits, ["tools", tool, "limits"], errors);

@@ -123,7 +123,7 @@ describe("bad input of every kind gets a 4xx with a path, never a 5xx", () => {
     ["bad page size", "GET", "/v1/servers?limit=0", undefined, 400, [{ path: "/limit", message: "must be 1-500" }]],
     ["bad cursor", "GET", "/v1/servers?cursor=!!", undefined, 400, [{ path: "/cursor", message: "not a cursor from this API" }]],
     ["bad If-Match", "PUT", "/v1/policies/x", POLICY, 400, "If-Match must be an ETag like \"3\", got \"abc\""],
-    ["bad audit filter", "GET", "/v1/audit?decision=maybe", undefined, 400, [{ path: "/decision", message: 'must be "allow" or "deny"' }]],
+    ["bad audit filter", "GET", "/v1/audit?decision=maybe", undefined, 400, [{ path: "/decision", message: 'must be "allow", "deny" or "event"' }]],
     ["unknown route", "GET", "/v1/nothing", undefined, 404, "No route for GET /v1/nothing"],
     ["oversized body", "PUT", "/v1/policies/x", { document: { version: "1", default: "deny", pad: "x".repeat(1_100_000) } }, 413, "Request body is larger than 1048576 bytes"],
   ];
@@ -161,7 +161,7 @@ describe("authentication", () => {
 test("/openapi.json describes every endpoint with the zod-generated schemas; /metrics is Prometheus text", async () => {
   const doc = (await call("GET", "/openapi.json")).body;
   assert.equal(doc.openapi, "3.1.0");
-  assert.deepEqual(Object.keys(doc.paths).sort(), ["/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/audit", "/v1/audit/export", "/v1/grants", "/v1/grants/{name}", "/v1/grants/{name}/rotate", "/v1/policies", "/v1/policies/{name}", "/v1/servers", "/v1/servers/{name}"]);
+  assert.deepEqual(Object.keys(doc.paths).sort(), ["/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/audit", "/v1/audit/export", "/v1/grants", "/v1/grants/{name}", "/v1/grants/{name}/rotate", "/v1/policies", "/v1/policies/{name}", "/v1/servers", "/v1/servers/{name}", "/v1/servers/{name}/tools", "/v1/servers/{name}/tools/refresh", "/v1/servers/{name}/tools/review"]);
   assert.deepEqual(doc.components.schemas.GrantSpec.required, ["name", "server"]);
   const metrics = await call("GET", "/metrics");
   assert.match(metrics.text, /^# HELP toolgate_decisions_total/m);
