@@ -15,6 +15,8 @@ import { createSqliteConfigStore } from "./store/sqlite-config-store.ts";
 import { createSqliteCounterStore } from "./store/sqlite-counters.ts";
 import { createSqliteCatalogStore } from "./store/sqlite-catalog.ts";
 import { createCatalog } from "./catalog/catalog.ts";
+import { createApprovals } from "./approvals/approvals.ts";
+import { createSqliteApprovalStore } from "./store/sqlite-approvals.ts";
 import { listUpstreamTools } from "./catalog/list-upstream-tools.ts";
 import { openDatabase } from "./store/sqlite.ts";
 
@@ -63,7 +65,8 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       refreshMs: config.catalogRefreshMs,
     });
     await catalog.load();
-    const proxy = createProxy({ view, counters, audit, metrics, log, catalog, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
+    const approvals = createApprovals({ store: createSqliteApprovalStore(db, sealer), audit, log });
+    const proxy = createProxy({ view, counters, audit, metrics, log, catalog, approvals, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
     metrics.observe(proxy);
     const proxyServer = createServer((req, res) => {
       const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec(req.url ?? "");
@@ -82,6 +85,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       audit,
       view,
       catalog,
+      approvals,
       registry: metrics.registry,
       log,
       adminToken: admin.value,
@@ -111,6 +115,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       stop() {
         stopped ??= (async () => {
           catalog.stop();
+          approvals.stop();
           const closedProxy = new Promise((r) => proxyServer.close(r));
           await proxy.close();
           proxyServer.closeAllConnections();

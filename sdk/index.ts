@@ -12,6 +12,7 @@ export {
   type FlatPredicate,
   type GroupPredicate,
   type RiskRule,
+  type Approval,
   SCOPES,
 } from "./policy/schema.ts";
 export { OPERATORS, type Operator } from "./policy/operators.ts";
@@ -24,11 +25,13 @@ export {
   type CompiledPolicy,
   type CompileOptions,
   type Decision,
+  type ApprovalRequirement,
   type DecideInput,
   type Reservation,
   type TraceStep,
 } from "./policy/compile.ts";
 export { RULE_NO_POLICY, RULE_HIDDEN, RULE_DEFAULT_DENY, RULE_ALLOWED, RULE_PINNED } from "./policy/rule-id.ts";
+export type { ApprovalObject, ApprovalList } from "./approvals.ts";
 export type { CatalogTool, CatalogToolList } from "./catalog/catalog-tool.ts";
 export { suggestPolicy, SUGGESTED_RISK, type Suggestion } from "./catalog/suggest.ts";
 export { classifyTool, nameWords, RISK_CATEGORIES, SEVERITIES, type Classification, type RiskCategory, type Severity, type ToolDefinition } from "./catalog/classify.ts";

@@ -12,14 +12,17 @@ import { mediaType } from "../http/media-type.ts";
 import { createTokenCheck } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ApiProblem, problemBody } from "./problem.ts";
-import { catalogToolView, grantView, policyView, serverView } from "./views.ts";
+import { approvalView, catalogToolView, grantView, policyView, serverView } from "./views.ts";
 import type { Catalog } from "../catalog/catalog.ts";
+import type { Approvals } from "../approvals/approvals.ts";
+import { APPROVAL_STATUSES, type ApprovalStatus } from "../approvals/approval-store.ts";
 
 export interface AdminDeps {
   store: ConfigStore;
   audit: AuditStore;
   view: MutableRuntimeView;
   catalog: Catalog;
+  approvals: Approvals;
   registry: Registry;
   log: Logger;
   adminToken: string;
@@ -174,6 +177,36 @@ export function createAdminApp(deps: AdminDeps): Hono {
     deps.log.info({ kind: "grant", name: name(c), deleted: true }, "admin change");
     return c.body(null, 204);
   });
+
+  // ---- approvals
+  app.get("/v1/approvals", async (c) => {
+    const limit = parseLimit(c.req.query("limit"));
+    const status = c.req.query("status");
+    if (status !== undefined && !(APPROVAL_STATUSES as readonly string[]).includes(status)) {
+      throw new ApiProblem(400, "invalid_input", `status must be one of ${APPROVAL_STATUSES.join(", ")}, got ${JSON.stringify(status)}`, { issues: [{ path: "/status", message: `must be one of ${APPROVAL_STATUSES.join(", ")}` }] });
+    }
+    const rows = await deps.approvals.list({ status: status as ApprovalStatus | undefined, server: c.req.query("server"), tool: c.req.query("tool"), after: c.req.query("cursor"), limit: limit + 1 });
+    const items = rows.slice(0, limit);
+    return c.json({ items: items.map(approvalView), nextCursor: rows.length > limit ? items.at(-1)!.id : null });
+  });
+  app.get("/v1/approvals/:id", async (c) => {
+    const a = await deps.approvals.get(c.req.param("id"));
+    if (!a) throw notFound("approval", c.req.param("id"));
+    return c.json(approvalView(a));
+  });
+  const decide = (to: "approved" | "denied") => async (c: Context) => {
+    const input = (await body(c)) as { by?: unknown; reason?: unknown } | null;
+    const issues: Issue[] = [];
+    const by = input?.by;
+    const reason = input?.reason;
+    if (typeof by !== "string" || by.trim() === "" || by.length > 200) issues.push({ path: "/by", message: "by must name who decides (1-200 characters), e.g. an email address" });
+    if (reason !== undefined && reason !== null && (typeof reason !== "string" || reason.length > 2000)) issues.push({ path: "/reason", message: "reason must be a string of at most 2000 characters" });
+    if (to === "denied" && (typeof reason !== "string" || reason.trim() === "")) issues.push({ path: "/reason", message: "a denial needs a reason: the agent is told it" });
+    if (issues.length) throw new ApiProblem(400, "invalid_input", issues.map((i) => i.message).join("; "), { issues });
+    return c.json(approvalView(await deps.approvals.decide(c.req.param("id")!, to, (by as string).trim(), typeof reason === "string" && reason.trim() ? reason.trim() : null)));
+  };
+  app.post("/v1/approvals/:id/approve", decide("approved"));
+  app.post("/v1/approvals/:id/deny", decide("denied"));
 
   // ---- audit
   app.get("/v1/audit", async (c) => {

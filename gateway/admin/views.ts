@@ -1,5 +1,6 @@
-import type { CatalogTool, GrantObject, PolicyObject, ServerObject } from "../../sdk/index.ts";
+import type { ApprovalObject, CatalogTool, GrantObject, PolicyObject, ServerObject } from "../../sdk/index.ts";
 import type { CatalogEntry } from "../catalog/catalog-store.ts";
+import type { ApprovalRecord } from "../approvals/approval-store.ts";
 import type { GrantRecord, PolicyRecord, ServerRecord } from "../store/config-store.ts";
 
 /** What the admin API shows of stored objects. Credentials become "[redacted]"; token hashes never leave. */
@@ -61,5 +62,25 @@ export function catalogToolView(e: CatalogEntry): CatalogTool {
     firstSeen: e.firstSeen,
     updatedAt: e.updatedAt,
     changedAt: e.changedAt,
+  };
+}
+
+export function approvalView(a: ApprovalRecord): ApprovalObject {
+  return {
+    id: a.id,
+    status: a.status,
+    grant: a.grant,
+    server: a.server,
+    tool: a.tool,
+    arguments: a.arguments,
+    reason: a.reason,
+    policy: a.policy,
+    policyVersion: a.policyVersion,
+    createdAt: a.createdAt,
+    expiresAt: a.expiresAt,
+    decidedAt: a.decidedAt,
+    decidedBy: a.decidedBy,
+    decisionReason: a.decisionReason,
+    consumedAt: a.consumedAt,
   };
 }

@@ -11,6 +11,7 @@ export interface CommandIO {
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   policy: { summary: "validate, explain, test and diff policy documents", load: async () => (await import("./policy-command.ts")).policyCommand },
   quickstart: { summary: "the quickstart: gateway + pulumi up + a demo (what npm start runs)", load: async () => (await import("./quickstart-command.ts")).quickstartCommand },
+  approvals: { summary: "list, show, approve and deny tool calls waiting for a person", load: async () => (await import("./approvals-command.ts")).approvalsCommand },
   tools: { summary: "a server's tools from the catalog: risk, evidence, changes; review them", load: async () => (await import("./tools-command.ts")).toolsCommand },
   serve: { summary: "run the gateway (proxy + admin API)", load: async () => (await import("./serve-command.ts")).serveCommand },
 };

@@ -12,7 +12,7 @@ export const POLICY_USAGE = `Usage:
                          [--category <risk category>] [--changed]
       Print the decision for one call and every rule walked.
   toolgate policy test <policy> <cases>
-      Run a cases file (YAML or JSON list of {tool, args, expect: allow|deny, rule?, name?, times?, category?, changed?});
+      Run a cases file (YAML or JSON list of {tool, args, expect: allow|deny|approval, rule?, name?, times?, category?, changed?});
       exit 1 on a failure.
   toolgate policy diff <old> <new> [--format text|markdown|json] [--fail-on-looser]
       Semantic diff for review: one line per change, marked stricter or LOOSER. --fail-on-looser exits 2 if anything got looser.

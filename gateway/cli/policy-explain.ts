@@ -37,8 +37,9 @@ export async function explainCommand(argv: string[], io: CommandIO): Promise<num
   });
   io.stdout(`decision: ${decision.effect.toUpperCase()}\n`);
   if (decision.effect === "deny") io.stdout(`rule: ${decision.rule}\nmessage: [POLICY DENIED] ${decision.message}\n`);
+  if (decision.effect === "approval") io.stdout(`rule: ${decision.rule}\nmessage: [APPROVAL REQUIRED] ${decision.message}; an approval is valid for ${decision.approval.timeoutMs / 1000} s\n`);
   io.stdout(`rules walked:\n`);
-  for (const s of steps) io.stdout(`  ${s.outcome.padEnd(7)} ${s.rule || "(allowed)"}  ${s.detail}\n`);
+  for (const s of steps) io.stdout(`  ${s.outcome.padEnd(8)} ${s.rule || "(allowed)"}  ${s.detail}\n`);
   if (decision.effect === "allow" && decision.reservations.length > 0) {
     io.stdout(`when a counter is full the call is denied with, e.g.:\n  ${decision.reservations[0]!.rule}: [POLICY DENIED] ${limitDeniedMessage(decision.reservations[0]!)}\n`);
   }

@@ -9,7 +9,7 @@ const CaseSchema = z.strictObject({
   name: z.string().optional(),
   tool: z.string().min(1),
   args: z.record(z.string(), z.unknown()).optional(),
-  expect: z.enum(["allow", "deny"], { error: (i) => `expect must be "allow" or "deny", got ${JSON.stringify(i.input)}` }),
+  expect: z.enum(["allow", "deny", "approval"], { error: (i) => `expect must be "allow", "deny" or "approval", got ${JSON.stringify(i.input)}` }),
   rule: z.string().optional(),
   grant: z.string().optional(),
   server: z.string().optional(),
@@ -40,11 +40,11 @@ export async function testCommand(argv: string[], io: CommandIO): Promise<number
     const ruleOk = c.rule === undefined || c.rule === got.rule;
     if (got.effect === c.expect && ruleOk) {
       passed++;
-      io.stdout(`PASS  ${label}: ${got.effect}${got.effect === "deny" ? `, rule ${got.rule}` : ""}\n`);
+      io.stdout(`PASS  ${label}: ${got.effect}${got.effect !== "allow" ? `, rule ${got.rule}` : ""}\n`);
     } else {
       failed++;
       const want = `${c.expect}${c.rule !== undefined ? ` (rule ${JSON.stringify(c.rule)})` : ""}`;
-      const have = `${got.effect}${got.effect === "deny" ? ` (rule ${JSON.stringify(got.rule)}: ${got.message})` : ""}`;
+      const have = `${got.effect}${got.effect !== "allow" ? ` (rule ${JSON.stringify(got.rule)}: ${got.message})` : ""}`;
       io.stdout(`FAIL  ${label}: expected ${want}, got ${have}\n`);
     }
   });

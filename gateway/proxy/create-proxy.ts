@@ -7,8 +7,9 @@ import type { AuditSink, CounterStore, GrantIdentity, ProxyMetrics, RuntimeView,
 import { mediaType } from "../http/media-type.ts";
 import { BodyTooLargeError, readBody } from "../http/read-body.ts";
 import { gateToolCall } from "./enforce.ts";
+import type { Approvals } from "../approvals/approvals.ts";
 import { createHttpUpstream } from "./http-upstream.ts";
-import { argumentKeys, denialMessage, ERROR, errorMessage, isFailedCall, isRequest, type JsonRpcMessage } from "./jsonrpc.ts";
+import { approvalRequiredMessage, argumentKeys, denialMessage, ERROR, errorMessage, isFailedCall, isRequest, type JsonRpcMessage } from "./jsonrpc.ts";
 import { createOriginPolicy } from "./security.ts";
 import { createStdioUpstream } from "./stdio-upstream.ts";
 import type { ResponseWatch, Upstream } from "./upstream.ts";
@@ -20,6 +21,7 @@ export interface ProxyDeps {
   metrics: ProxyMetrics;
   log: Logger;
   catalog: ToolCatalogView;
+  approvals?: Approvals;
   /** Extra allowed Origin values; loopback origins are always allowed on loopback listeners. */
   allowedOrigins: string[];
   maxStdioProcesses?: number;
@@ -132,7 +134,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       const tool = message.params?.name;
       const args = message.params?.arguments;
       const known = typeof tool === "string" ? deps.catalog.lookup(target.name, tool) : undefined;
-      const gate = await gateToolCall(grant, target.name, policy, tool, args, deps.counters, clock(), known);
+      const gate = await gateToolCall(grant, target.name, policy, tool, args, deps.counters, clock(), known, deps.approvals);
       const audit = (decision: "allow" | "deny", rule: string, text: string, upstreamStatus: number | null) =>
         deps.audit.write({
           time: new Date(started).toISOString(),
@@ -151,7 +153,10 @@ export function createProxy(deps: ProxyDeps): Proxy {
           latencyMs: clock() - started,
         });
       if (!gate.allowed) {
-        const out = denialMessage(message.id, gate.decision.message);
+        const pending = gate.pending?.approval;
+        const out = pending
+          ? approvalRequiredMessage(message.id, gate.decision.message, gate.pending!.shape, { approvalId: pending.id, status: pending.status, expiresAt: pending.expiresAt })
+          : denialMessage(message.id, gate.decision.message);
         res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(out) }).end(out);
         deps.metrics.decision("deny", gate.decision.rule, target.name);
         audit("deny", gate.decision.rule, gate.decision.message, null);
@@ -161,7 +166,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
       const outcome = await upstream.post(req, res, body, message, { id: message.id! });
       const failed = outcome.failure !== undefined || (outcome.response !== undefined && isFailedCall(outcome.response));
       if (failed && gate.reservations.length > 0) await deps.counters.release(gate.reservations);
-      audit("allow", "", "", outcome.status);
+      if (failed && gate.approval) await deps.approvals!.restore(gate.approval.id);
+      audit("allow", "", gate.approval ? `approved call (${gate.approval.id}, by ${gate.approval.decidedBy})` : "", outcome.status);
       return;
     }
 

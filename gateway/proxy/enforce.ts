@@ -1,9 +1,11 @@
 import { limitDenial, NO_POLICY_DECISION, RULE_NO_POLICY, type Decision, type Reservation, type RiskCategory } from "../../sdk/index.ts";
 import type { ActivePolicy, CounterStore, GrantIdentity } from "../contracts.ts";
+import type { ApprovalRecord } from "../approvals/approval-store.ts";
+import type { Approvals } from "../approvals/approvals.ts";
 
 export type Gate =
-  | { allowed: true; reservations: readonly Reservation[]; policy: ActivePolicy }
-  | { allowed: false; decision: Decision; policy: ActivePolicy | undefined };
+  | { allowed: true; reservations: readonly Reservation[]; policy: ActivePolicy; approval?: ApprovalRecord }
+  | { allowed: false; decision: Decision; policy: ActivePolicy | undefined; pending?: { approval: ApprovalRecord; shape: "result" | "jsonrpc" } };
 
 /**
  * Decides one tools/call and takes its counter reservations (all-or-nothing). Fails closed: a missing
@@ -18,6 +20,7 @@ export async function gateToolCall(
   counters: CounterStore,
   now: number,
   catalog?: { category: RiskCategory; changed: boolean },
+  approvals?: Approvals,
 ): Promise<Gate> {
   if (grant.policy === null) return { allowed: false, decision: NO_POLICY_DECISION, policy: undefined };
   if (!policy) {
@@ -28,9 +31,26 @@ export async function gateToolCall(
   }
   const decision = policy.compiled.decide({ tool, args, grant: grant.name, server, now, ...(catalog ? { category: catalog.category, changed: catalog.changed } : {}) });
   if (decision.effect === "deny") return { allowed: false, decision, policy };
-  if (decision.reservations.length === 0) return { allowed: true, reservations: decision.reservations, policy };
+  let approval: ApprovalRecord | undefined;
+  if (decision.effect === "approval") {
+    if (!approvals) return { allowed: false, policy, decision: { effect: "deny", rule: decision.rule, message: "This call needs a person's approval, which this gateway cannot ask for", reservations: [] } };
+    const admission = await approvals.admit({ grant: grant.name, server, tool, args, policy: policy.name, policyVersion: policy.version, rule: decision.rule, requirement: decision.approval });
+    if (admission.kind === "pending") {
+      const a = admission.approval;
+      const message = `${decision.message}. Approval ${a.id} is pending until ${a.expiresAt}. Ask an approver to approve it, then retry exactly the same call (same tool and arguments): it will pass once.`;
+      return { allowed: false, policy, decision: { ...decision, message }, pending: { approval: a, shape: decision.approval.error } };
+    }
+    if (admission.kind === "denied") {
+      const a = admission.approval;
+      return { allowed: false, policy, decision: { effect: "deny", rule: decision.rule, message: `Approval ${a.id} was denied by ${a.decidedBy}${a.decisionReason ? `: ${a.decisionReason}` : ""}`, reservations: [] } };
+    }
+    approval = admission.approval;
+  }
+  if (decision.reservations.length === 0) return { allowed: true, reservations: decision.reservations, policy, ...(approval ? { approval } : {}) };
   const taken = await counters.reserve(decision.reservations);
-  if (taken.ok) return { allowed: true, reservations: decision.reservations, policy };
+  if (taken.ok) return { allowed: true, reservations: decision.reservations, policy, ...(approval ? { approval } : {}) };
+  // The call did not happen, so its approval can still be used.
+  if (approval) await approvals!.restore(approval.id);
   if ("full" in taken) return { allowed: false, decision: limitDenial(taken.full), policy };
   const first = decision.reservations[0]!;
   return {

@@ -14,7 +14,7 @@ export const isRequest = (m: JsonRpcMessage) => typeof m.method === "string" && 
 export const isResponse = (m: JsonRpcMessage) => m.method === undefined && m.id !== undefined && ("result" in m || "error" in m);
 
 /** Error codes the gateway itself answers with. */
-export const ERROR = { parse: -32700, invalidRequest: -32600, internal: -32603, unauthorized: -32001, upstream: -32002 } as const;
+export const ERROR = { parse: -32700, invalidRequest: -32600, internal: -32603, unauthorized: -32001, upstream: -32002, approvalRequired: -32003 } as const;
 
 export function errorMessage(id: JsonRpcId | null | undefined, code: number, message: string): string {
   return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: { code, message } });
@@ -23,6 +23,15 @@ export function errorMessage(id: JsonRpcId | null | undefined, code: number, mes
 /** A policy denial: a tool result, not a transport error (DESIGN.md section 4). */
 export function denialMessage(id: JsonRpcId | null | undefined, message: string): string {
   return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, result: { content: [{ type: "text", text: `[POLICY DENIED] ${message}` }], isError: true } });
+}
+
+/**
+ * A call waiting for a person: a tool result starting `[APPROVAL REQUIRED]` (default), or Intercept's JSON-RPC
+ * error -32003 with the approval in `data` (the policy's `approval.error: "jsonrpc"`).
+ */
+export function approvalRequiredMessage(id: JsonRpcId | null | undefined, text: string, shape: "result" | "jsonrpc", data: { approvalId: string; status: string; expiresAt: string }): string {
+  if (shape === "jsonrpc") return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: { code: ERROR.approvalRequired, message: `[APPROVAL REQUIRED] ${text}`, data } });
+  return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, result: { content: [{ type: "text", text: `[APPROVAL REQUIRED] ${text}` }], isError: true, _meta: { "toolgate/approval": data } } });
 }
 
 /** Did the upstream answer a tools/call with a failure (JSON-RPC error or `isError: true`)? */

@@ -68,6 +68,25 @@ const MIGRATIONS: string[] = [
      updated_at TEXT NOT NULL,
      changed_at TEXT,
      PRIMARY KEY (server, name));`,
+  `CREATE TABLE approvals (
+     id TEXT PRIMARY KEY,
+     digest TEXT NOT NULL,
+     grant_name TEXT NOT NULL,
+     server TEXT NOT NULL,
+     tool TEXT NOT NULL,
+     arguments TEXT NOT NULL,
+     policy TEXT NOT NULL,
+     policy_version INTEGER NOT NULL,
+     reason TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     decided_at TEXT,
+     decided_by TEXT,
+     decision_reason TEXT,
+     consumed_at TEXT);
+   CREATE INDEX approvals_digest ON approvals (digest, created_at);
+   CREATE INDEX approvals_status ON approvals (status, created_at);`,
 ];
 
 /** Opens (creating if needed) the gateway database: WAL, a busy timeout, and every pending migration. */

@@ -1,7 +1,7 @@
 import type { FlatPredicate, Limit, PolicyDocument, Predicate, RiskRule, Scope } from "./schema.ts";
 import type { RiskCategory } from "../catalog/classify.ts";
 import { compilePredicate, describePredicate, type Test } from "./predicate.ts";
-import { allToolsLimitRuleId, predicateRuleId, riskLimitRuleId, riskRuleId, RULE_ALLOWED, RULE_DEFAULT_DENY, RULE_HIDDEN, RULE_NO_POLICY, RULE_PINNED, toolLimitRuleId } from "./rule-id.ts";
+import { allToolsLimitRuleId, approvalRuleId, predicateRuleId, riskLimitRuleId, riskRuleId, RULE_ALLOWED, RULE_DEFAULT_DENY, RULE_HIDDEN, RULE_NO_POLICY, RULE_PINNED, toolLimitRuleId } from "./rule-id.ts";
 import { windowLength, windowStart } from "./window.ts";
 
 /** What a call is decided on. `now` is epoch milliseconds (or a Date); it picks the limit windows. */
@@ -35,14 +35,24 @@ export interface Reservation {
   rule: string;
 }
 
+/** How a call that needs approval waits for it (the tool's `approval` in the policy). */
+export interface ApprovalRequirement {
+  timeoutMs: number;
+  error: "result" | "jsonrpc";
+  /** What the approval is about, for approvers: the condition that held, or "every call". */
+  reason: string;
+}
+
 export type Decision =
   | { effect: "allow"; rule: ""; message: ""; reservations: readonly Reservation[] }
-  | { effect: "deny"; rule: string; message: string; reservations: readonly Reservation[] };
+  | { effect: "deny"; rule: string; message: string; reservations: readonly Reservation[] }
+  /** A person must approve this exact call; once approved, the call takes `reservations` like an allowed one. */
+  | { effect: "approval"; rule: string; message: string; reservations: readonly Reservation[]; approval: ApprovalRequirement };
 
 /** A step `explain` reports: the rule looked at and what came of it. */
 export interface TraceStep {
   rule: string;
-  outcome: "pass" | "deny" | "reserve";
+  outcome: "pass" | "deny" | "reserve" | "approval";
   detail: string;
 }
 
@@ -83,6 +93,7 @@ interface CompiledLimit extends Limit {
 interface ToolPlan {
   require: CompiledRule[];
   denyIf: CompiledRule[];
+  approval?: { rule: string; when: CompiledRule[]; timeoutMs: number; error: "result" | "jsonrpc" };
   limits: CompiledLimit[];
   /** False when a `deny_if` always holds or a `require` never can. */
   allowable: boolean;
@@ -101,7 +112,7 @@ const ALLOW_WITHOUT_LIMITS: Decision = Object.freeze({ effect: "allow", rule: RU
 
 /**
  * Compiles a validated document (see `validatePolicy`) into a decision function. Decision order:
- * hidden → risk hide → pin → risk deny → default deny → require → deny_if → limits. `risk` rules apply only to
+ * hidden → risk hide → pin → risk deny → default deny → require → deny_if → approval → limits. `risk` rules apply only to
  * tools not listed under `tools`, and only when the call's category is known. Compile once per policy version; `decide` then
  * does one map lookup and runs only the called tool's predicates.
  *
@@ -120,10 +131,16 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
     const require = (rules.require ?? []).map((p, i) => compileRule(tool, "require", p, i));
     const denyIf = (rules.deny_if ?? []).map((p, i) => compileRule(tool, "deny_if", p, i));
     const limits = (rules.limits ?? []).map((l) => compileLimit(l, toolLimitRuleId(tool, l.counter), `tools/${tool}`));
+    const approval = rules.approval && {
+      rule: approvalRuleId(tool),
+      when: (rules.approval.when ?? []).map((p, i) => compileRule(tool, "deny_if", p, i)),
+      timeoutMs: windowLength(rules.approval.timeout ?? "30m")!,
+      error: rules.approval.error ?? "result",
+    };
     const allowable =
       !(rules.deny_if ?? []).some((p) => "conditions" in p && p.conditions.length === 0) &&
       !(rules.require ?? []).some((p) => flatOrGroup(p).some((c) => (c.op === "in" && c.value.length === 0)));
-    plans.set(tool, { require, denyIf, limits, allowable });
+    plans.set(tool, { require, denyIf, limits, allowable, ...(approval ? { approval } : {}) });
   }
   const unlistedPlan: ToolPlan = { require: [], denyIf: [], limits: [], allowable: true };
   const riskRules = new Map<RiskCategory, { action: "allow" | "deny" | "hide"; plan: ToolPlan }>();
@@ -179,14 +196,23 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
       if (r.test(args)) return deny(r.rule, r.message, trace, r.detail);
       trace?.push({ rule: r.rule, outcome: "pass", detail: `does not hold: ${r.detail}` });
     }
+    let needsApproval: ApprovalRequirement | undefined;
+    if (p.approval) {
+      const held = p.approval.when.length === 0 ? undefined : p.approval.when.find((r) => r.test(args));
+      if (p.approval.when.length === 0 || held) {
+        needsApproval = { timeoutMs: p.approval.timeoutMs, error: p.approval.error, reason: held ? held.detail : "every call" };
+        trace?.push({ rule: p.approval.rule, outcome: "approval", detail: `a person must approve this call (${needsApproval.reason}; waits up to ${p.approval.timeoutMs / 1000} s)` });
+      } else trace?.push({ rule: p.approval.rule, outcome: "pass", detail: `no approval needed: ${p.approval.when.map((r) => r.detail).join(" or ")} does not hold` });
+    }
     const count = p.limits.length + allTools.length;
-    if (count === 0) return ALLOW_WITHOUT_LIMITS;
+    if (count === 0 && !needsApproval) return ALLOW_WITHOUT_LIMITS;
     const now = input.now === undefined ? Date.now() : typeof input.now === "number" ? input.now : input.now.getTime();
     const reservations = new Array<Reservation>(count);
     let i = 0;
     for (const l of p.limits) reservations[i++] = reserve(l, input, now, policyName);
     for (const l of allTools) reservations[i++] = reserve(l, input, now, policyName);
     if (trace) for (const r of reservations) trace.push({ rule: r.rule, outcome: "reserve", detail: `1 of ${r.max} per ${r.window} (${r.scope} scope; window resets ${new Date(r.resetAt).toISOString()})` });
+    if (needsApproval) return { effect: "approval", rule: p.approval!.rule, message: `Call to "${tool}" needs a person's approval (${needsApproval.reason})`, reservations, approval: needsApproval };
     return { effect: "allow", rule: RULE_ALLOWED, message: RULE_ALLOWED, reservations };
   }
 

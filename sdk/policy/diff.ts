@@ -102,7 +102,18 @@ function rulesOf(doc: PolicyDocument, tool: string): ToolRules {
 function diffRules(tool: string, path: string, a: ToolRules, b: ToolRules, changes: PolicyChange[]): void {
   diffPredicates(tool, "require", a.require ?? [], b.require ?? [], changes);
   diffPredicates(tool, "deny_if", a.deny_if ?? [], b.deny_if ?? [], changes);
+  diffApproval(tool, `${path}/approval`, a.approval, b.approval, changes);
   diffLimits(a.limits ?? [], b.limits ?? [], `${path}/limits`, `"${tool}"`, changes);
+}
+
+function diffApproval(tool: string, path: string, a: ToolRules["approval"], b: ToolRules["approval"], changes: PolicyChange[]): void {
+  if (a === undefined && b === undefined) return;
+  const when = (x: NonNullable<ToolRules["approval"]>) => (x.when?.length ? x.when.map(words).join(" or ") : "every call");
+  if (a === undefined) return void changes.push({ path, direction: "stricter", description: `approval added: calls to "${tool}" need a person's approval (${when(b!)})` });
+  if (b === undefined) return void changes.push({ path, direction: "looser", description: `approval removed: calls to "${tool}" no longer need a person's approval (was: ${when(a)})` });
+  if (!jsonEqual(a.when ?? [], b.when ?? [])) changes.push({ path: `${path}/when`, direction: "looser", description: `approval condition changed: ${when(a)} → ${when(b)} (direction unknown; review)` });
+  if ((a.timeout ?? "30m") !== (b.timeout ?? "30m")) changes.push({ path: `${path}/timeout`, direction: "neutral", description: `approval timeout changed from ${a.timeout ?? "30m"} to ${b.timeout ?? "30m"}` });
+  if ((a.error ?? "result") !== (b.error ?? "result")) changes.push({ path: `${path}/error`, direction: "neutral", description: `approval answer changed from ${a.error ?? "result"} to ${b.error ?? "result"}` });
 }
 
 /** Pairs predicates by rule ID (and order among equal IDs), then compares each pair. */

@@ -35,3 +35,7 @@ export function riskRuleId(category: string): string {
 export function riskLimitRuleId(category: string, counter: string): string {
   return `/risk/${segment(category)}/limits/${segment(counter)}`;
 }
+
+export function approvalRuleId(tool: string): string {
+  return `/tools/${segment(tool)}/approval`;
+}

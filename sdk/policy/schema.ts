@@ -124,9 +124,32 @@ const Limits = z.array(LimitSchema, { error: (i) => `limits must be a list, ${go
 const Predicates = (name: string) =>
   z.array(PredicateSchema, { error: (i) => `${name} must be a list of predicates, ${got(i.input)}` });
 
+export const APPROVAL_TIMEOUT_MAX_MS = 7 * 24 * 3_600_000;
+
+export const ApprovalSchema = z
+  .strictObject(
+    {
+      when: Predicates("when").optional().meta({ description: "Approval is needed when any predicate holds; absent: always." }),
+      timeout: z
+        .string({ error: (i) => `timeout must be a duration like "30m", ${got(i.input)}` })
+        .refine((t) => /^\d+[smhd]$/.test(t) && windowLength(t) !== undefined && windowLength(t)! <= APPROVAL_TIMEOUT_MAX_MS, {
+          error: (i) => `timeout must be a duration like "90s", "30m", "4h" or "2d" (at most 7d), ${got(i.input)}`,
+        })
+        .optional()
+        .meta({ description: 'How long a request waits for a person, and how long an approval stays usable (default "30m").' }),
+      error: z
+        .enum(["result", "jsonrpc"], { error: (i) => `error must be "result" or "jsonrpc", ${got(i.input)}` })
+        .optional()
+        .meta({ description: '"result" (default): a tool result with isError and text "[APPROVAL REQUIRED] …"; "jsonrpc": a JSON-RPC error -32003 (Intercept\'s shape).' }),
+    },
+    { error: (i) => `approval must be an object like {"when": [...], "timeout": "30m"}, ${got(i.input)}` },
+  )
+  .meta({ description: "Toolgate extension: a person must approve this exact call (tool and arguments) before it is forwarded." });
+
 export const ToolRulesSchema = z.strictObject({
   require: Predicates("require").optional().meta({ description: "Every predicate must hold, or the call is denied." }),
   deny_if: Predicates("deny_if").optional().meta({ description: "The call is denied when any predicate holds." }),
+  approval: ApprovalSchema.optional(),
   limits: Limits.optional().meta({ description: "Counters this tool's calls must fit in." }),
 });
 
@@ -179,6 +202,7 @@ export type PolicyDocumentInput = z.input<typeof PolicyDocumentSchema>;
 export type ToolRules = z.output<typeof ToolRulesSchema>;
 export type Limit = z.output<typeof LimitSchema>;
 export type RiskRule = z.output<typeof RiskRuleSchema>;
+export type Approval = z.output<typeof ApprovalSchema>;
 export type Scope = (typeof SCOPES)[number];
 export type FlatPredicate = z.output<typeof FlatPredicateSchema>;
 export type GroupPredicate = z.output<typeof GroupPredicateSchema>;
@@ -189,7 +213,8 @@ export const KEYS = {
   document: ["$schema", "version", "default", "hide", "all_tools", "tools", "risk", "pin"],
   risk: RISK_CATEGORIES,
   allTools: ["limits"],
-  tool: ["require", "deny_if", "limits"],
+  tool: ["require", "deny_if", "approval", "limits"],
+  approval: ["when", "timeout", "error"],
   limit: ["counter", "window", "max", "scope"],
   flat: ["path", "op", "value", "on_deny"],
   group: ["conditions", "on_deny"],

@@ -52,6 +52,7 @@ function knownKeys(path: readonly PropertyKey[]): readonly string[] {
   if (p[0] === "tools") {
     if (p.length === 2) return KEYS.tool;
     if (p[2] === "limits") return KEYS.limit;
+    if (p[2] === "approval") return p.length === 3 ? KEYS.approval : p.length === 5 ? [...KEYS.flat, ...KEYS.group] : KEYS.flat;
     if (p.length === 4) return [...KEYS.flat, ...KEYS.group];
     return KEYS.flat;
   }

@@ -53,10 +53,10 @@ test("policy explain prints the decision and the rules it walked", async () => {
     "rule: /tools/create_charge/deny_if/args.amount-gt",
     "message: [POLICY DENIED] Charges over 100.00 need finance.",
     "rules walked:",
-    '  pass    (hidden)  "create_charge" is not hidden',
-    '  pass    (default deny)  "create_charge" is listed under tools',
-    "  pass    /tools/create_charge/require/args.reason-exists  holds: args.reason exists",
-    "  deny    /tools/create_charge/deny_if/args.amount-gt  args.amount gt 10000",
+    '  pass     (hidden)  "create_charge" is not hidden',
+    '  pass     (default deny)  "create_charge" is listed under tools',
+    "  pass     /tools/create_charge/require/args.reason-exists  holds: args.reason exists",
+    "  deny     /tools/create_charge/deny_if/args.amount-gt  args.amount gt 10000",
     "",
   ].join("\n"));
 });
@@ -99,7 +99,7 @@ test("policy test rejects a malformed cases file with paths", async () => {
   writeFileSync(cases, "- tool: search\n  expect: maybe\n");
   const r = await toolgate(["policy", "test", `${EX}/payments.json`, cases]);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, `toolgate policy: ${cases} is not a valid cases file:\n  ${cases}: /0/expect: expect must be "allow" or "deny", got "maybe"\n`);
+  assert.equal(r.stderr, `toolgate policy: ${cases} is not a valid cases file:\n  ${cases}: /0/expect: expect must be "allow", "deny" or "approval", got "maybe"\n`);
 });
 
 test("policy diff marks each change stricter or LOOSER; --fail-on-looser exits 2", async () => {

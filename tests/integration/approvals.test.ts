@@ -1,0 +1,189 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import type { ApprovalList, ApprovalObject } from "../../sdk/index.ts";
+import { serveOverHttp, type EverythingHttp } from "../fixtures/everything-http.ts";
+import { toolgate } from "../helpers/cli.ts";
+import { startGateway, type TestGateway } from "../helpers/gateway.ts";
+import { connect, text } from "../helpers/mcp-client.ts";
+
+let gw: TestGateway;
+let bank: EverythingHttp;
+let token: string;
+/** Calls that reached the upstream, by tool. */
+const sent: Record<string, number> = {};
+let flakyFailures = 1;
+
+before(async () => {
+  bank = await serveOverHttp(() => {
+    const server = new McpServer({ name: "bank", version: "1.0.0" });
+    const count = (tool: string) => (sent[tool] = (sent[tool] ?? 0) + 1);
+    server.registerTool("wire_transfer", { inputSchema: { amount: z.number(), to: z.string() } }, async ({ amount, to }) => {
+      count("wire_transfer");
+      await new Promise((r) => setTimeout(r, 50));
+      return { content: [{ type: "text", text: `sent ${amount} to ${to}` }] };
+    });
+    server.registerTool("flaky_payout", { inputSchema: { amount: z.number() } }, async ({ amount }) => {
+      count("flaky_payout");
+      if (flakyFailures-- > 0) return { content: [{ type: "text", text: "bank is down" }], isError: true };
+      return { content: [{ type: "text", text: `paid ${amount}` }] };
+    });
+    server.registerTool("quick_refund", { inputSchema: { amount: z.number() } }, async ({ amount }) => {
+      count("quick_refund");
+      return { content: [{ type: "text", text: `refunded ${amount}` }] };
+    });
+    server.registerTool("close_account", { inputSchema: { id: z.string() } }, async ({ id }) => {
+      count("close_account");
+      return { content: [{ type: "text", text: `closed ${id}` }] };
+    });
+    return { server };
+  });
+  gw = await startGateway();
+  await gw.admin.put("servers", "bank", { transport: { type: "streamable-http", url: bank.url } });
+  await gw.admin.put("policies", "treasury", {
+    document: {
+      version: "1",
+      default: "allow",
+      tools: {
+        wire_transfer: { approval: { when: [{ path: "args.amount", op: "gt", value: 1000 }], timeout: "30m" } },
+        flaky_payout: { approval: {} },
+        quick_refund: { approval: { timeout: "2s" } },
+        close_account: { approval: { error: "jsonrpc" } },
+      },
+    },
+  });
+  token = (await gw.admin.put<{ token: string }>("grants", "treasurer", { server: "bank", policy: "treasury" })).value.token;
+});
+
+after(async () => {
+  assert.equal(await gw.stop(), 0);
+  await bank.close();
+});
+
+const cli = (args: string[]) => toolgate([...args, "--endpoint", gw.adminUrl, "--token", gw.adminToken]);
+async function call(tool: string, args: Record<string, unknown>): Promise<string> {
+  const agent = await connect(gw.proxyUrl, "bank", token);
+  try {
+    return text(await agent.callTool({ name: tool, arguments: args }));
+  } finally {
+    await agent.close();
+  }
+}
+const approvalId = (answer: string) => /Approval (apr_[A-Za-z0-9_-]+) is pending/.exec(answer)?.[1];
+const approve = (id: string, by = "alice@example.com") => gw.admin.postJson<ApprovalObject>(`/v1/approvals/${id}/approve`, { by });
+
+test("a guarded call is held for approval with an id; the same call again reuses it; small calls pass", async () => {
+  assert.equal(await call("wire_transfer", { amount: 50, to: "ACME-1" }), "sent 50 to ACME-1");
+  const first = await call("wire_transfer", { amount: 5000, to: "ACME-12345" });
+  assert.match(first, /^\[APPROVAL REQUIRED\] Call to "wire_transfer" needs a person's approval \(args\.amount gt 1000\)\. Approval apr_\S+ is pending until \S+Z\. Ask an approver to approve it, then retry exactly the same call \(same tool and arguments\): it will pass once\.$/);
+  const again = await call("wire_transfer", { amount: 5000, to: "ACME-12345" });
+  assert.equal(approvalId(again), approvalId(first));
+  assert.equal(sent.wire_transfer, 1, "the held call never reached the upstream");
+
+  const pending = await gw.admin.getJson<ApprovalList>("/v1/approvals", { status: "pending" });
+  const mine = pending.items.find((a) => a.id === approvalId(first))!;
+  assert.deepEqual([mine.tool, mine.server, mine.grant, mine.arguments, mine.reason, mine.policy], ["wire_transfer", "bank", "treasurer", { amount: 5000, to: "ACME-12345" }, "args.amount gt 1000", "treasury"]);
+  const listed = await cli(["approvals", "list"]);
+  assert.match(listed.stdout, new RegExp(`^${mine.id} +pending +treasurer +bank +wire_transfer +\\S+ +args\\.amount gt 1000$`, "m"));
+  const shown = await cli(["approvals", "show", mine.id]);
+  assert.match(shown.stdout, /"to": "ACME-12345"/);
+
+  const audit = JSON.stringify(await gw.admin.getJson("/v1/audit", { tool: "wire_transfer" }));
+  assert.ok(audit.includes("approval/requested"), "the request is audited");
+  assert.ok(!audit.includes("ACME-12345") && !audit.includes("5000"), "argument values never reach the audit log");
+});
+
+test("once approved (CLI), the identical call passes exactly once; other arguments do not ride on it", async () => {
+  const answer = await call("wire_transfer", { amount: 7000, to: "ACME-7" });
+  const id = approvalId(answer)!;
+  const approved = await cli(["approvals", "approve", id, "--by", "alice@example.com"]);
+  assert.equal(approved.code, 0, approved.stderr);
+  assert.match(approved.stdout, new RegExp(`^approved ${id} \\(wire_transfer on bank for grant treasurer\\)`));
+  const before = sent.wire_transfer ?? 0;
+  assert.match(await call("wire_transfer", { amount: 7001, to: "ACME-7" }), /^\[APPROVAL REQUIRED\]/, "different arguments need their own approval");
+  assert.equal(await call("wire_transfer", { amount: 7000, to: "ACME-7" }), "sent 7000 to ACME-7");
+  const next = await call("wire_transfer", { amount: 7000, to: "ACME-7" });
+  assert.match(next, /^\[APPROVAL REQUIRED\]/);
+  assert.notEqual(approvalId(next), id, "a used approval is not used again");
+  assert.equal(sent.wire_transfer, before + 1);
+  const used = await gw.admin.getJson<ApprovalObject>(`/v1/approvals/${id}`);
+  assert.equal(used.status, "consumed");
+  assert.equal(used.decidedBy, "alice@example.com");
+  const twice = await fetch(`${gw.adminUrl}/v1/approvals/${id}/approve`, { method: "POST", headers: { authorization: `Bearer ${gw.adminToken}`, "content-type": "application/json" }, body: JSON.stringify({ by: "mallory" }) });
+  assert.deepEqual([twice.status, ((await twice.json()) as { detail: string }).detail], [409, `approval "${id}" is consumed (by alice@example.com); only a pending approval can be approved`]);
+});
+
+test("two identical retries at once after approval: exactly one reaches the upstream", async () => {
+  const id = approvalId(await call("wire_transfer", { amount: 9000, to: "RACE" }))!;
+  await approve(id);
+  const before = sent.wire_transfer ?? 0;
+  const answers = await Promise.all([call("wire_transfer", { amount: 9000, to: "RACE" }), call("wire_transfer", { amount: 9000, to: "RACE" })]);
+  assert.deepEqual(answers.map((a) => (a.startsWith("sent") ? "sent" : a.startsWith("[APPROVAL REQUIRED]") ? "held" : a)).sort(), ["held", "sent"]);
+  assert.equal(sent.wire_transfer, before + 1);
+});
+
+test("a denial reaches the agent with the approver's reason; a denial needs a reason", async () => {
+  const id = approvalId(await call("wire_transfer", { amount: 20000, to: "OFFSHORE" }))!;
+  const noReason = await cli(["approvals", "deny", id]);
+  assert.deepEqual([noReason.code, noReason.stderr], [1, "toolgate approvals: deny needs --reason: the agent is told it\n"]);
+  const denied = await cli(["approvals", "deny", id, "--by", "bob@example.com", "--reason", "not a known counterparty"]);
+  assert.equal(denied.code, 0, denied.stderr);
+  assert.equal(await call("wire_transfer", { amount: 20000, to: "OFFSHORE" }), `[POLICY DENIED] Approval ${id} was denied by bob@example.com: not a known counterparty`);
+  const events = await gw.admin.getJson<{ items: { method: string; message: string }[] }>("/v1/audit", { tool: "wire_transfer", decision: "event" });
+  assert.ok(events.items.some((e) => e.method === "approval/denied" && e.message === `${id} denied by bob@example.com: not a known counterparty`));
+});
+
+test("when the upstream fails, the approval is given back and the retry passes", async () => {
+  const id = approvalId(await call("flaky_payout", { amount: 10 }))!;
+  await approve(id);
+  assert.equal(await call("flaky_payout", { amount: 10 }), "bank is down");
+  assert.equal((await gw.admin.getJson<ApprovalObject>(`/v1/approvals/${id}`)).status, "approved");
+  assert.equal(await call("flaky_payout", { amount: 10 }), "paid 10");
+  assert.equal((await gw.admin.getJson<ApprovalObject>(`/v1/approvals/${id}`)).status, "consumed");
+});
+
+test("expiry: an unanswered request expires, cannot be approved, and is audited", async () => {
+  const id = approvalId(await call("quick_refund", { amount: 5 }))!;
+  await new Promise((r) => setTimeout(r, 2300));
+  const late = await fetch(`${gw.adminUrl}/v1/approvals/${id}/approve`, { method: "POST", headers: { authorization: `Bearer ${gw.adminToken}`, "content-type": "application/json" }, body: JSON.stringify({ by: "alice" }) });
+  assert.deepEqual([late.status, ((await late.json()) as { detail: string }).detail], [409, `approval "${id}" is expired; only a pending approval can be approved`]);
+  const events = await gw.admin.getJson<{ items: { method: string; message: string }[] }>("/v1/audit", { tool: "quick_refund", decision: "event" });
+  assert.ok(events.items.some((e) => e.method === "approval/expired" && e.message === `${id} expired (nobody answered)`));
+  assert.notEqual(approvalId(await call("quick_refund", { amount: 5 })), id, "a new request replaces the expired one");
+  assert.equal(sent.quick_refund, undefined);
+});
+
+test("the JSON-RPC -32003 shape, for clients built for Intercept", async () => {
+  const agent = await connect(gw.proxyUrl, "bank", token);
+  try {
+    await assert.rejects(agent.callTool({ name: "close_account", arguments: { id: "A-1" } }), (error: unknown) => {
+      assert.ok(error instanceof McpError);
+      assert.equal(error.code, -32003);
+      assert.match(error.message, /\[APPROVAL REQUIRED\] Call to "close_account" needs a person's approval \(every call\)/);
+      assert.match(String((error.data as { approvalId: string }).approvalId), /^apr_/);
+      return true;
+    });
+  } finally {
+    await agent.close();
+  }
+});
+
+test("pending approvals survive a restart; approve afterwards and the call passes", async () => {
+  const id = approvalId(await call("wire_transfer", { amount: 4444, to: "AFTER-RESTART" }))!;
+  assert.equal(await gw.stop(), 0);
+  gw = await startGateway({ dataDir: gw.dataDir, adminToken: gw.adminToken });
+  await approve(id, "carol@example.com");
+  assert.equal(await call("wire_transfer", { amount: 4444, to: "AFTER-RESTART" }), "sent 4444 to AFTER-RESTART");
+});
+
+test("bad approver input is rejected with field paths", async () => {
+  const r = await fetch(`${gw.adminUrl}/v1/approvals/apr_nope/deny`, { method: "POST", headers: { authorization: `Bearer ${gw.adminToken}`, "content-type": "application/json" }, body: JSON.stringify({ by: "" }) });
+  const body = (await r.json()) as { issues: { path: string }[] };
+  assert.deepEqual([r.status, body.issues.map((i) => i.path)], [400, ["/by", "/reason"]]);
+  const missing = await fetch(`${gw.adminUrl}/v1/approvals/apr_nope`, { headers: { authorization: `Bearer ${gw.adminToken}` } });
+  assert.equal(missing.status, 404);
+  const badStatus = await fetch(`${gw.adminUrl}/v1/approvals?status=maybe`, { headers: { authorization: `Bearer ${gw.adminToken}` } });
+  assert.equal(badStatus.status, 400);
+});
