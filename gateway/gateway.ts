@@ -17,6 +17,7 @@ import { createSqliteCatalogStore } from "./store/sqlite-catalog.ts";
 import { createCatalog } from "./catalog/catalog.ts";
 import { createApprovals } from "./approvals/approvals.ts";
 import { createSqliteApprovalStore } from "./store/sqlite-approvals.ts";
+import { createWebhookNotifier } from "./webhooks/notifier.ts";
 import { listUpstreamTools } from "./catalog/list-upstream-tools.ts";
 import { openDatabase } from "./store/sqlite.ts";
 
@@ -65,7 +66,9 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       refreshMs: config.catalogRefreshMs,
     });
     await catalog.load();
-    const approvals = createApprovals({ store: createSqliteApprovalStore(db, sealer), audit, log });
+    let adminUrl = "";
+    const webhooks = createWebhookNotifier({ store, log, adminUrl: () => adminUrl });
+    const approvals = createApprovals({ store: createSqliteApprovalStore(db, sealer), audit, log, notify: (event, approval) => webhooks.notify(event, approval) });
     const proxy = createProxy({ view, counters, audit, metrics, log, catalog, approvals, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
     metrics.observe(proxy);
     const proxyServer = createServer((req, res) => {
@@ -104,7 +107,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       const s = serveHono({ fetch: app.fetch, hostname: config.adminListen.host, port: config.adminListen.port }, () => resolve(s as Server));
       (s as Server).once("error", reject);
     });
-    const adminUrl = urlOf(adminServer);
+    adminUrl = urlOf(adminServer);
 
     let stopped: Promise<void> | undefined;
     return {

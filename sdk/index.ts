@@ -32,6 +32,7 @@ export {
 } from "./policy/compile.ts";
 export { RULE_NO_POLICY, RULE_HIDDEN, RULE_DEFAULT_DENY, RULE_ALLOWED, RULE_PINNED } from "./policy/rule-id.ts";
 export type { ApprovalObject, ApprovalList } from "./approvals.ts";
+export { signWebhook, verifyWebhook } from "./webhooks.ts";
 export type { CatalogTool, CatalogToolList } from "./catalog/catalog-tool.ts";
 export { suggestPolicy, SUGGESTED_RISK, type Suggestion } from "./catalog/suggest.ts";
 export { classifyTool, nameWords, RISK_CATEGORIES, SEVERITIES, type Classification, type RiskCategory, type Severity, type ToolDefinition } from "./catalog/classify.ts";

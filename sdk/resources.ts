@@ -98,6 +98,25 @@ export const GrantSpecSchema = z.strictObject({
 });
 export type GrantSpec = z.output<typeof GrantSpecSchema>;
 
+export const WEBHOOK_EVENTS = ["approval.requested", "approval.approved", "approval.denied", "approval.expired"] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+export const WebhookSpecSchema = z.strictObject({
+  name: NameSchema,
+  url: z
+    .string({ error: (i) => `url must be an http(s) URL, ${got(i.input)}` })
+    .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), { error: (i) => `url must be an http(s) URL, ${got(i.input)}` }),
+  events: z
+    .array(z.enum(WEBHOOK_EVENTS, { error: (i) => `events entries must be one of ${WEBHOOK_EVENTS.join(", ")}, ${got(i.input)}` }), { error: (i) => `events must be a list, ${got(i.input)}` })
+    .min(1, { error: "events must name at least one event" })
+    .default([...WEBHOOK_EVENTS]),
+  /** Write-only: the HMAC-SHA256 signing key. Stored encrypted; the API shows only its digest. */
+  secret: z.string({ error: (i) => `secret must be a string, ${got(i.input)}` }).min(16, { error: "secret must be at least 16 characters" }).max(512, { error: "secret must be at most 512 characters" }),
+  description: Description.optional(),
+  owner: Owner.optional(),
+});
+export type WebhookSpec = z.output<typeof WebhookSpecSchema>;
+
 const Meta = { version: z.number().int(), createdAt: z.string(), updatedAt: z.string() };
 
 export const ServerObjectSchema = z.object({
@@ -133,6 +152,18 @@ export const GrantObjectSchema = z.object({
   ...Meta,
 });
 export type GrantObject = z.output<typeof GrantObjectSchema>;
+
+export const WebhookObjectSchema = z.object({
+  name: z.string(),
+  url: z.string(),
+  events: z.array(z.enum(WEBHOOK_EVENTS)),
+  /** HMAC-SHA256 (gateway-held key) of the signing secret: changes when it changes, reveals nothing. */
+  secretDigest: z.string(),
+  description: z.string().nullable(),
+  owner: z.string().nullable(),
+  ...Meta,
+});
+export type WebhookObject = z.output<typeof WebhookObjectSchema>;
 
 export const ProblemSchema = z.object({
   type: z.string(),

@@ -4,7 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { z } from "zod";
-import { GrantSpecSchema, NameSchema, PolicySpecSchema, ServerSpecSchema, ToolgateError, policySpecIssues, zodIssues, type Issue } from "../../sdk/index.ts";
+import { GrantSpecSchema, NameSchema, PolicySpecSchema, ServerSpecSchema, WebhookSpecSchema, ToolgateError, policySpecIssues, zodIssues, type Issue } from "../../sdk/index.ts";
 import type { MutableRuntimeView } from "../runtime-view.ts";
 import type { ConfigStore, Preconditions } from "../store/config-store.ts";
 import type { AuditStore } from "../store/sqlite-audit.ts";
@@ -12,7 +12,7 @@ import { mediaType } from "../http/media-type.ts";
 import { createTokenCheck } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ApiProblem, problemBody } from "./problem.ts";
-import { approvalView, catalogToolView, grantView, policyView, serverView } from "./views.ts";
+import { approvalView, catalogToolView, webhookView, grantView, policyView, serverView } from "./views.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Approvals } from "../approvals/approvals.ts";
 import { APPROVAL_STATUSES, type ApprovalStatus } from "../approvals/approval-store.ts";
@@ -175,6 +175,28 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (!(await deps.store.deleteGrant(name(c), preconditions(c)))) throw notFound("grant", name(c));
     deps.view.removeGrant(name(c));
     deps.log.info({ kind: "grant", name: name(c), deleted: true }, "admin change");
+    return c.body(null, 204);
+  });
+
+  // ---- webhooks
+  app.get("/v1/webhooks", async (c) => {
+    const { limit, after } = page(c);
+    return listPage(c, await deps.store.listWebhooks(limit + 1, after), limit, (r) => r.name, webhookView);
+  });
+  app.get("/v1/webhooks/:name", async (c) => {
+    const r = await deps.store.getWebhook(name(c));
+    if (!r) throw notFound("webhook", name(c));
+    return versioned(c, webhookView(r), r.version);
+  });
+  app.put("/v1/webhooks/:name", async (c) => {
+    const spec = parse(WebhookSpecSchema, await body(c), name(c));
+    const result = await deps.store.putWebhook(spec, preconditions(c));
+    if (result.changed) deps.log.info({ kind: "webhook", name: spec.name, version: result.record.version, created: result.created }, "admin change");
+    return versioned(c, webhookView(result.record), result.record.version, result.created ? 201 : 200);
+  });
+  app.delete("/v1/webhooks/:name", async (c) => {
+    if (!(await deps.store.deleteWebhook(name(c), preconditions(c)))) throw notFound("webhook", name(c));
+    deps.log.info({ kind: "webhook", name: name(c), deleted: true }, "admin change");
     return c.body(null, 204);
   });
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { GrantObjectSchema, GrantSpecSchema, PolicyObjectSchema, PolicySpecSchema, ProblemSchema, ServerObjectSchema, ServerSpecSchema, SDK_VERSION, policyJsonSchema } from "../../sdk/index.ts";
+import { GrantObjectSchema, GrantSpecSchema, PolicyObjectSchema, PolicySpecSchema, ProblemSchema, ServerObjectSchema, ServerSpecSchema, SDK_VERSION, WebhookObjectSchema, WebhookSpecSchema, policyJsonSchema } from "../../sdk/index.ts";
 
 /** OpenAPI 3.1 of the admin API, generated from the same zod schemas the API validates with. */
 export function openApiDocument(): Record<string, unknown> {
@@ -38,6 +38,8 @@ export function openApiDocument(): Record<string, unknown> {
         Server: schema(ServerObjectSchema, "output"),
         Policy: schema(PolicyObjectSchema, "output"),
         Grant: schema(GrantObjectSchema, "output"),
+        WebhookSpec: schema(WebhookSpecSchema, "input"),
+        Webhook: schema(WebhookObjectSchema, "output"),
         Problem: schema(ProblemSchema, "output"),
       },
     },
@@ -46,6 +48,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...crud("servers", "ServerSpec", "Server"),
       ...crud("policies", "PolicySpec", "Policy"),
       ...crud("grants", "GrantSpec", "Grant"),
+      ...crud("webhooks", "WebhookSpec", "Webhook"),
       "/v1/grants/{name}/rotate": { post: { summary: "Issue a new token; the old one stops working", parameters: [nameParam], responses: { "200": { description: "The grant with its new token (shown once)", ...json("Grant") }, "401": errors["401"], "404": errors["404"] } } },
       "/v1/servers/{name}/tools": { get: { summary: "The server's tools from the catalog: risk category, severity, evidence, definition hash and review state", parameters: [nameParam], responses: { "200": { description: "{server, items: CatalogTool[]}" }, "401": errors["401"], "404": errors["404"] } } },
       "/v1/servers/{name}/tools/refresh": { post: { summary: "Re-read the server's tools from the upstream now", parameters: [nameParam], responses: { "200": { description: "{server, items: CatalogTool[]}" }, "404": errors["404"], "502": { description: "The upstream did not answer tools/list" } } } },

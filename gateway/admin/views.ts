@@ -1,7 +1,7 @@
-import type { ApprovalObject, CatalogTool, GrantObject, PolicyObject, ServerObject } from "../../sdk/index.ts";
+import type { ApprovalObject, CatalogTool, WebhookObject, GrantObject, PolicyObject, ServerObject } from "../../sdk/index.ts";
 import type { CatalogEntry } from "../catalog/catalog-store.ts";
 import type { ApprovalRecord } from "../approvals/approval-store.ts";
-import type { GrantRecord, PolicyRecord, ServerRecord } from "../store/config-store.ts";
+import type { GrantRecord, PolicyRecord, ServerRecord, WebhookRecord } from "../store/config-store.ts";
 
 /** What the admin API shows of stored objects. Credentials become "[redacted]"; token hashes never leave. */
 export function serverView(r: ServerRecord): ServerObject {
@@ -83,4 +83,8 @@ export function approvalView(a: ApprovalRecord): ApprovalObject {
     decisionReason: a.decisionReason,
     consumedAt: a.consumedAt,
   };
+}
+
+export function webhookView(r: WebhookRecord): WebhookObject {
+  return { name: r.name, url: r.url, events: r.events, secretDigest: r.secretDigest, description: r.description, owner: r.owner, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt };
 }

@@ -1,4 +1,4 @@
-import type { GrantSpec, PolicySpec, ServerSpec, Transport } from "../../sdk/index.ts";
+import type { GrantSpec, PolicySpec, ServerSpec, Transport, WebhookEvent, WebhookSpec } from "../../sdk/index.ts";
 
 /**
  * Servers, policies and grants, versioned. Every backend (SQLite now; PostgreSQL for replicas) passes the
@@ -41,6 +41,20 @@ export interface GrantRecord {
 }
 
 /** `ifMatch`: the version the writer last saw (412 otherwise); `ifNoneMatch`: only create. */
+export interface WebhookRecord {
+  name: string;
+  url: string;
+  events: WebhookEvent[];
+  /** The signing secret, decrypted: never logged or returned by the API. */
+  secret: string;
+  secretDigest: string;
+  description: string | null;
+  owner: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface Preconditions {
   ifMatch?: number;
   ifNoneMatch?: boolean;
@@ -70,6 +84,11 @@ export interface ConfigStore {
   rotateGrant(name: string, tokenHash: string, pre?: Preconditions): Promise<GrantRecord | undefined>;
   deleteGrant(name: string, pre?: Preconditions): Promise<boolean>;
   listGrants(limit: number, after?: string): Promise<GrantRecord[]>;
+
+  getWebhook(name: string): Promise<WebhookRecord | undefined>;
+  putWebhook(spec: WebhookSpec, pre?: Preconditions): Promise<WriteResult<WebhookRecord>>;
+  deleteWebhook(name: string, pre?: Preconditions): Promise<boolean>;
+  listWebhooks(limit: number, after?: string): Promise<WebhookRecord[]>;
 
   /** Everything, for building the proxy's in-memory view. */
   snapshot(): Promise<{ servers: ServerRecord[]; policies: PolicyRecord[]; grants: GrantRecord[] }>;

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { ToolgateError, jsonEqual, type GrantSpec, type ServerSpec, type Transport } from "../../sdk/index.ts";
-import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WriteResult } from "./config-store.ts";
+import { ToolgateError, jsonEqual, type GrantSpec, type ServerSpec, type Transport, type WebhookEvent } from "../../sdk/index.ts";
+import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
 import type { Sealer } from "./seal.ts";
 import { transaction } from "./sqlite.ts";
 import { canonicalJson } from "./canonical-json.ts";
@@ -84,7 +84,27 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
     return r ? grantFromRow(r) : undefined;
   };
 
-  function remove(table: "servers" | "policies" | "grants", kind: string, name: string, pre: Preconditions | undefined, get: (n: string) => { version: number } | undefined): boolean {
+  // ---- webhooks
+  function webhookFromRow(r: Row): WebhookRecord {
+    return {
+      name: r.name as string,
+      url: r.url as string,
+      events: JSON.parse(r.events as string) as WebhookEvent[],
+      secret: sealer.open(r.secret as string),
+      secretDigest: r.secret_digest as string,
+      description: (r.description as string | null) ?? null,
+      owner: (r.owner as string | null) ?? null,
+      version: r.version as number,
+      createdAt: r.created_at as string,
+      updatedAt: r.updated_at as string,
+    };
+  }
+  const getWebhook = (name: string) => {
+    const r = q("SELECT * FROM webhooks WHERE name = ?").get(name) as Row | undefined;
+    return r ? webhookFromRow(r) : undefined;
+  };
+
+  function remove(table: "servers" | "policies" | "grants" | "webhooks", kind: string, name: string, pre: Preconditions | undefined, get: (n: string) => { version: number } | undefined): boolean {
     return transaction(db, () => {
       const existing = get(name);
       checkPreconditions(kind, name, existing, pre);
@@ -95,6 +115,38 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
   }
 
   return {
+    async getWebhook(name) {
+      return getWebhook(name);
+    },
+    async putWebhook(spec, pre) {
+      return transaction(db, (): WriteResult<WebhookRecord> => {
+        const existing = getWebhook(spec.name);
+        checkPreconditions("webhook", spec.name, existing, pre);
+        const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+        const digest = sealer.digest(spec.secret);
+        const description = spec.description ?? null;
+        if (existing) {
+          const same = existing.url === spec.url && jsonEqual(existing.events, spec.events) && existing.secretDigest === digest && existing.description === description && existing.owner === owner;
+          if (same) return { record: existing, created: false, changed: false };
+          q("UPDATE webhooks SET url = ?, events = ?, secret = ?, secret_digest = ?, description = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(
+            spec.url, JSON.stringify(spec.events), sealer.seal(spec.secret), digest, description, owner, now(), spec.name,
+          );
+          return { record: getWebhook(spec.name)!, created: false, changed: true };
+        }
+        const at = now();
+        q("INSERT INTO webhooks (name, url, events, secret, secret_digest, description, owner, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(
+          spec.name, spec.url, JSON.stringify(spec.events), sealer.seal(spec.secret), digest, description, owner, at, at,
+        );
+        return { record: getWebhook(spec.name)!, created: true, changed: true };
+      });
+    },
+    async deleteWebhook(name, pre) {
+      return remove("webhooks", "webhook", name, pre, getWebhook);
+    },
+    async listWebhooks(limit, after = "") {
+      return (q("SELECT * FROM webhooks WHERE name > ? ORDER BY name LIMIT ?").all(after, limit) as Row[]).map(webhookFromRow);
+    },
+
     async getServer(name) {
       return getServer(name);
     },

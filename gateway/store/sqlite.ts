@@ -87,6 +87,17 @@ const MIGRATIONS: string[] = [
      consumed_at TEXT);
    CREATE INDEX approvals_digest ON approvals (digest, created_at);
    CREATE INDEX approvals_status ON approvals (status, created_at);`,
+  `CREATE TABLE webhooks (
+     name TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     events TEXT NOT NULL,
+     secret TEXT NOT NULL,
+     secret_digest TEXT NOT NULL,
+     description TEXT,
+     owner TEXT,
+     version INTEGER NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL);`,
 ];
 
 /** Opens (creating if needed) the gateway database: WAL, a busy timeout, and every pending migration. */

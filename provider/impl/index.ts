@@ -6,8 +6,9 @@ import { configure as configureGateway } from "./config.ts";
 import { serverProvider } from "./server.ts";
 import { policyProvider } from "./policy.ts";
 import { grantProvider } from "./grant.ts";
+import { webhookProvider } from "./webhook.ts";
 
-export const providers = { server: serverProvider, policy: policyProvider, grant: grantProvider };
+export const providers = { server: serverProvider, policy: policyProvider, grant: grantProvider, webhook: webhookProvider };
 
 export async function configure(req: { config: { get(key: string): string | undefined } }): Promise<void> {
   configureGateway(req.config);

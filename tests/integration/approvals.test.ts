@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { ApprovalList, ApprovalObject } from "../../sdk/index.ts";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { verifyWebhook, type ApprovalList, type ApprovalObject } from "../../sdk/index.ts";
 import { serveOverHttp, type EverythingHttp } from "../fixtures/everything-http.ts";
 import { toolgate } from "../helpers/cli.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
@@ -186,4 +188,47 @@ test("bad approver input is rejected with field paths", async () => {
   assert.equal(missing.status, 404);
   const badStatus = await fetch(`${gw.adminUrl}/v1/approvals?status=maybe`, { headers: { authorization: `Bearer ${gw.adminToken}` } });
   assert.equal(badStatus.status, 400);
+});
+
+test("webhooks: signed approval events, retried after a failure; the secret never comes back", async () => {
+  const received: { event: string; signature: string; timestamp: string; body: string }[] = [];
+  let failuresLeft = 1;
+  const receiver: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d: Buffer) => (body += d.toString()));
+    req.on("end", () => {
+      if (failuresLeft-- > 0) return void res.writeHead(503).end();
+      received.push({ event: String(req.headers["toolgate-event"]), signature: String(req.headers["toolgate-signature"]), timestamp: String(req.headers["toolgate-timestamp"]), body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  const secret = "whsec_e2e_0123456789abcdef";
+  try {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const put = await gw.admin.put<Record<string, unknown>>("webhooks", "approvers", { url, secret, events: ["approval.requested", "approval.approved"] });
+    assert.ok(!JSON.stringify(put.value).includes(secret));
+    assert.match(String(put.value.secretDigest), /^hmac-sha256:[A-Za-z0-9_-]{43}$/);
+
+    const id = approvalId(await call("wire_transfer", { amount: 3333, to: "HOOKED" }))!;
+    await approve(id, "dave@example.com");
+    const deadline = Date.now() + 15_000;
+    while (received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(received.map((r) => r.event).sort(), ["approval.approved", "approval.requested"]);
+    for (const r of received) {
+      assert.ok(verifyWebhook(secret, { timestamp: r.timestamp, signature: r.signature }, r.body), "the signature verifies");
+      assert.ok(!verifyWebhook("another-secret-value-xx", { timestamp: r.timestamp, signature: r.signature }, r.body));
+      const payload = JSON.parse(r.body) as { approval: { id: string; argumentKeys: string[] }; links: { approval: string } };
+      assert.equal(payload.approval.id, id);
+      assert.deepEqual(payload.approval.argumentKeys, ["amount", "to"]);
+      assert.ok(!r.body.includes("HOOKED"), "argument values are not sent");
+      assert.equal(payload.links.approval, `${gw.adminUrl}/ui/#${id}`);
+    }
+    const bad = await fetch(`${gw.adminUrl}/v1/webhooks/bad`, { method: "PUT", headers: { authorization: `Bearer ${gw.adminToken}`, "content-type": "application/json" }, body: JSON.stringify({ url: "ftp://x", secret: "short", events: ["approval.sent"] }) });
+    const problem = (await bad.json()) as { issues: { path: string; message: string }[] };
+    assert.deepEqual([bad.status, problem.issues.map((i) => i.path)], [400, ["/events/0", "/secret", "/url"]]);
+    assert.ok(!JSON.stringify(problem).includes("short"), "the secret is not echoed");
+  } finally {
+    receiver.close();
+  }
 });

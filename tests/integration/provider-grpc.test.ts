@@ -227,3 +227,21 @@ test("a clear error when neither stack config nor environment names the gateway"
     await wrongToken.stop();
   }
 });
+
+test("webhooks: create, signing secret only under its own key, drift on an out-of-band secret change, delete", async () => {
+  const inputs = { name: "approvers", owner: OWNER, url: "https://hooks.example.com/toolgate", signingSecret: "whsec_provider_0123456789" };
+  const bad = await provider.check("webhook", "approvers", {}, { ...inputs, url: "ftp://nope", signingSecret: "short" });
+  assert.deepEqual(bad.failures.map((f) => f.property).sort(), ["signingSecret", "url"]);
+  assert.ok(!JSON.stringify(bad.failures).includes("short"));
+  const created = await provider.createResource("webhook", "approvers", inputs);
+  assert.deepEqual(created.failures, []);
+  assert.deepEqual(created.outs.events, ["approval.requested", "approval.approved", "approval.denied", "approval.expired"]);
+  for (const [key, value] of Object.entries(created.outs)) if (key !== "signingSecret") assert.ok(!JSON.stringify(value).includes("whsec_provider"), key);
+  const live = await gw.admin.get("webhooks", "approvers");
+  await gw.admin.put("webhooks", "approvers", { url: inputs.url, secret: "someone-elses-secret-value", owner: OWNER }, { ifMatch: live!.etag });
+  const read = await provider.read("webhook", "approvers", "approvers", created.outs);
+  assert.equal(read.inputs!.signingSecret, "(changed outside Pulumi)");
+  assert.ok(!JSON.stringify(read).includes("someone-elses"));
+  await provider.delete("webhook", "approvers", "approvers", created.outs);
+  assert.equal(await gw.admin.get("webhooks", "approvers"), undefined);
+});

@@ -1,7 +1,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { Grant, McpServer, Policy } from "../../provider/index.ts";
+import { Grant, McpServer, Policy, Webhook } from "../../provider/index.ts";
 
 interface Registered {
   type: string;
@@ -72,10 +72,18 @@ test("Policy.fromFile reads JSON and YAML and names the file on errors", () => {
   assert.throws(() => Policy.fromFile("examples/policies/invalid/broken.yaml"), { message: "examples/policies/invalid/broken.yaml:5:3: Map keys must be unique" });
 });
 
+test("a webhook's signing secret is secret in and out; events default to all", async () => {
+  const hook = new Webhook("approvers", { url: "https://hooks.example.com/t", signingSecret: "whsec_0123456789abcdef" });
+  assert.equal(await isSecret(hook.signingSecret), true);
+  const byName = Object.fromEntries(registered.map((r) => [r.name, r]));
+  assert.equal(byName.approvers!.type, "pulumi-nodejs:dynamic/toolgate:Webhook");
+  assert.equal(await isSecret(hook.url), false);
+});
+
 test("the serialized provider is small, loads the implementation by name and captures no state", async () => {
   new McpServer("with-secret", { transport: { type: "streamable-http", url: "https://x.example.com", headers: { "X-Api-Key": "k-12345-secret" } } });
   const texts = new Set(registered.map((r) => String(r.inputs.__provider)));
-  assert.equal(texts.size, 3, "one serialized provider per kind");
+  assert.equal(texts.size, new Set(registered.map((r) => r.type)).size, "one serialized provider per kind");
   for (const text of texts) {
     assert.ok(text.length < 3000, `serialized provider is ${text.length} bytes`);
     assert.match(text, /toolgate\/provider-impl/);
