@@ -11,6 +11,7 @@ import type { AuditStore } from "../store/sqlite-audit.ts";
 import { mediaType } from "../http/media-type.ts";
 import { createTokenCheck } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
+import { APPROVALS_HTML, APPROVALS_JS } from "./ui/approvals-page.ts";
 import { ApiProblem, problemBody } from "./problem.ts";
 import { approvalView, catalogToolView, webhookView, grantView, policyView, serverView } from "./views.ts";
 import type { Catalog } from "../catalog/catalog.ts";
@@ -34,6 +35,7 @@ export interface AdminDeps {
 }
 
 const PAGE_MAX = 500;
+const UI_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** The admin API (docs/admin-api.md) as a Hono app: routes only translate; the store decides. */
 export function createAdminApp(deps: AdminDeps): Hono {
@@ -57,6 +59,13 @@ export function createAdminApp(deps: AdminDeps): Hono {
     const reason = await deps.ready();
     return reason ? c.json({ status: "not ready", reason }, 503) : c.json({ status: "ready" });
   });
+
+  // The approvers' page carries no data: it asks for the admin token and calls the API with it.
+  const uiAsset = (body: string, type: string) => (c: Context) =>
+    c.body(body, 200, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff", "content-security-policy": UI_CSP, "referrer-policy": "no-referrer" });
+  app.get("/ui", (c) => c.redirect("/ui/"));
+  app.get("/ui/", uiAsset(APPROVALS_HTML, "text/html; charset=utf-8"));
+  app.get("/ui/app.js", uiAsset(APPROVALS_JS, "text/javascript; charset=utf-8"));
 
   app.use("*", async (c, next) => {
     const who = access(c.req.header("authorization"));

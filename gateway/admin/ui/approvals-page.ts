@@ -1,0 +1,162 @@
+/**
+ * The approvers' inbox, served by the admin listener at /ui/. The page holds no data of its own: it asks for the
+ * admin token (kept in sessionStorage) and calls the admin API with it. Every value from a call is rendered as
+ * text (never as HTML), because tool arguments come from agents.
+ */
+export const APPROVALS_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Toolgate approvals</title>
+<style>
+  body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #1d2433; background: #f6f7f9; }
+  header { background: #1d2433; color: #fff; padding: 12px 24px; display: flex; gap: 16px; align-items: center; }
+  header h1 { font-size: 16px; margin: 0; flex: 1; }
+  main { padding: 16px 24px; }
+  form.login, .who { display: flex; gap: 8px; align-items: center; margin-bottom: 16px; }
+  input { font: inherit; padding: 6px 8px; border: 1px solid #c5cad3; border-radius: 4px; }
+  button { font: inherit; padding: 6px 12px; border-radius: 4px; border: 1px solid #c5cad3; background: #fff; cursor: pointer; }
+  button.approve { background: #1a7f37; border-color: #1a7f37; color: #fff; }
+  button.deny { background: #cf222e; border-color: #cf222e; color: #fff; }
+  table { border-collapse: collapse; width: 100%; background: #fff; }
+  th, td { text-align: left; vertical-align: top; padding: 8px; border-bottom: 1px solid #e3e6eb; }
+  tr.focus { outline: 2px solid #0969da; }
+  pre { margin: 0; white-space: pre-wrap; word-break: break-word; max-width: 480px; }
+  .status { padding: 8px 0; color: #57606a; }
+  .error { color: #cf222e; }
+</style>
+</head>
+<body>
+<header><h1>Toolgate approvals</h1><span id="gateway"></span></header>
+<main>
+  <form class="login" id="login" hidden>
+    <label for="token">Admin token</label>
+    <input id="token" type="password" autocomplete="off" size="48" required>
+    <button type="submit">Sign in</button>
+  </form>
+  <div id="inbox" hidden>
+    <div class="who"><label for="approver">You are</label><input id="approver" placeholder="name or email" size="32"><button id="signout" type="button">Sign out</button></div>
+    <p class="status" id="status">Loading…</p>
+    <table>
+      <thead><tr><th>Tool</th><th>Arguments</th><th>Why</th><th>Grant · server</th><th>Expires</th><th></th></tr></thead>
+      <tbody id="rows"></tbody>
+    </table>
+  </div>
+</main>
+<script src="/ui/app.js"></script>
+</body>
+</html>
+`;
+
+export const APPROVALS_JS = `"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const state = { token: sessionStorage.getItem("toolgate-token") || "" };
+  $("approver").value = localStorage.getItem("toolgate-approver") || "";
+  $("approver").addEventListener("change", () => localStorage.setItem("toolgate-approver", $("approver").value.trim()));
+  $("gateway").textContent = location.host;
+
+  function show() {
+    $("login").hidden = Boolean(state.token);
+    $("inbox").hidden = !state.token;
+    if (state.token) load();
+  }
+
+  async function api(method, path, body) {
+    const res = await fetch(path, { method, headers: { authorization: "Bearer " + state.token, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    if (res.status === 401) {
+      state.token = "";
+      sessionStorage.removeItem("toolgate-token");
+      show();
+      throw new Error("The admin token was not accepted");
+    }
+    const data = await res.json();
+    if (!res.ok) throw new Error(data.detail || "HTTP " + res.status);
+    return data;
+  }
+
+  function cell(row, content) {
+    const td = document.createElement("td");
+    if (content instanceof Node) td.append(content);
+    else td.textContent = content;
+    row.append(td);
+    return td;
+  }
+
+  function render(items) {
+    const rows = $("rows");
+    rows.replaceChildren();
+    $("status").textContent = items.length === 0 ? "No calls are waiting for approval." : items.length + " call" + (items.length === 1 ? "" : "s") + " waiting for approval.";
+    for (const a of items) {
+      const tr = document.createElement("tr");
+      tr.dataset.id = a.id;
+      if (location.hash === "#" + a.id) tr.className = "focus";
+      cell(tr, a.tool);
+      const pre = document.createElement("pre");
+      pre.textContent = JSON.stringify(a.arguments, null, 2);
+      cell(tr, pre);
+      cell(tr, a.reason);
+      cell(tr, a.grant + " · " + a.server);
+      cell(tr, new Date(a.expiresAt).toLocaleString());
+      const actions = cell(tr, "");
+      const approve = document.createElement("button");
+      approve.className = "approve";
+      approve.textContent = "Approve";
+      approve.addEventListener("click", () => decide(a.id, "approve"));
+      const reason = document.createElement("input");
+      reason.placeholder = "reason to deny";
+      reason.setAttribute("aria-label", "reason to deny " + a.id);
+      const deny = document.createElement("button");
+      deny.className = "deny";
+      deny.textContent = "Deny";
+      deny.addEventListener("click", () => decide(a.id, "deny", reason.value));
+      actions.append(approve, " ", reason, " ", deny);
+      rows.append(tr);
+    }
+  }
+
+  async function load() {
+    try {
+      render((await api("GET", "/v1/approvals?status=pending")).items);
+    } catch (error) {
+      $("status").textContent = error.message;
+      $("status").className = "status error";
+    }
+  }
+
+  async function decide(id, action, reason) {
+    const by = $("approver").value.trim();
+    if (!by) {
+      $("status").textContent = "Enter your name or email first: it is recorded with the decision.";
+      $("status").className = "status error";
+      $("approver").focus();
+      return;
+    }
+    try {
+      await api("POST", "/v1/approvals/" + encodeURIComponent(id) + "/" + action, { by, ...(reason ? { reason } : {}) });
+      $("status").className = "status";
+      await load();
+      $("status").textContent = (action === "approve" ? "Approved " : "Denied ") + id + ". " + $("status").textContent;
+    } catch (error) {
+      $("status").textContent = error.message;
+      $("status").className = "status error";
+    }
+  }
+
+  $("login").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.token = $("token").value.trim();
+    sessionStorage.setItem("toolgate-token", state.token);
+    $("token").value = "";
+    show();
+  });
+  $("signout").addEventListener("click", () => {
+    state.token = "";
+    sessionStorage.removeItem("toolgate-token");
+    show();
+  });
+  setInterval(() => state.token && load(), 5000);
+  show();
+})();
+`;
