@@ -66,23 +66,8 @@ export function catalogToolView(e: CatalogEntry): CatalogTool {
 }
 
 export function approvalView(a: ApprovalRecord): ApprovalObject {
-  return {
-    id: a.id,
-    status: a.status,
-    grant: a.grant,
-    server: a.server,
-    tool: a.tool,
-    arguments: a.arguments,
-    reason: a.reason,
-    policy: a.policy,
-    policyVersion: a.policyVersion,
-    createdAt: a.createdAt,
-    expiresAt: a.expiresAt,
-    decidedAt: a.decidedAt,
-    decidedBy: a.decidedBy,
-    decisionReason: a.decisionReason,
-    consumedAt: a.consumedAt,
-  };
+  const { digest: _digest, ...shown } = a;
+  return shown;
 }
 
 export function webhookView(r: WebhookRecord): WebhookObject {

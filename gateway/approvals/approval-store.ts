@@ -1,28 +1,13 @@
-/** One request for a person to approve one exact tool call. Arguments are kept for approvers (sealed at rest). */
-export interface ApprovalRecord {
-  id: string;
-  /** sha256 of grant, server, tool, canonical arguments and policy version: what an approval is bound to. */
+import type { ApprovalObject } from "../../sdk/index.ts";
+
+/** One request for a person to approve one exact tool call (arguments sealed at rest), as stored. */
+export interface ApprovalRecord extends ApprovalObject {
+  /** sha256 of grant, server, tool, canonical arguments and policy version: what the approval is bound to. */
   digest: string;
-  grant: string;
-  server: string;
-  tool: string;
-  arguments: unknown;
-  policy: string;
-  policyVersion: number;
-  /** Why approval is needed (the condition that held). */
-  reason: string;
-  status: ApprovalStatus;
-  createdAt: string;
-  /** A pending request expires unanswered at this time; an approved one must be used before it. */
-  expiresAt: string;
-  decidedAt: string | null;
-  decidedBy: string | null;
-  decisionReason: string | null;
-  consumedAt: string | null;
 }
 
 export const APPROVAL_STATUSES = ["pending", "approved", "denied", "consumed", "expired"] as const;
-export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+export type ApprovalStatus = ApprovalObject["status"];
 
 export interface ApprovalQuery {
   status?: ApprovalStatus;
