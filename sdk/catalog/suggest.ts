@@ -9,8 +9,7 @@ export const SUGGESTED_RISK = {
   write: { limits: [{ counter: "writes", window: "minute", max: 30 }] },
   execute: { limits: [{ counter: "executions", window: "minute", max: 10 }] },
   destructive: "hide",
-  // Human approval is not available in this gateway yet, so financial tools are denied until you allow them by name.
-  financial: "deny",
+  financial: "approval",
   other: "deny",
 } as const satisfies NonNullable<PolicyDocumentInput["risk"]>;
 
@@ -19,7 +18,7 @@ export interface Suggestion {
   /** The document as YAML with a comment per tool (its category, severity and evidence). */
   yaml: string;
   /** A `toolgate policy test` cases file exercising one call per tool with the expected effect. */
-  cases: { name: string; tool: string; category: RiskCategory; expect: "allow" | "deny"; rule?: string }[];
+  cases: { name: string; tool: string; category: RiskCategory; expect: "allow" | "deny" | "approval"; rule?: string }[];
 }
 
 /**
@@ -32,7 +31,8 @@ export function suggestPolicy(server: string, tools: readonly CatalogTool[]): Su
   const lines = [
     `# Starting policy for server "${server}", from the gateway's tool catalog (toolgate policy suggest).`,
     "# Tools are decided by their risk category: read → allow; write → 30/min; execute → 10/min;",
-    "# destructive → hidden; financial and unclassified → denied. List a tool under `tools` to give it its own rules.",
+    "# destructive → hidden; financial → a person approves each call; unclassified → denied.",
+    "# List a tool under `tools` to give it its own rules.",
     "# pin: calls to a tool whose definition changed since review are denied until it is reviewed again.",
     "#",
     `# Tools (${tools.length}):`,
@@ -42,8 +42,8 @@ export function suggestPolicy(server: string, tools: readonly CatalogTool[]): Su
   ];
   const cases = tools.map((t) => {
     const rule = SUGGESTED_RISK[t.category];
-    const expect: "allow" | "deny" = typeof rule === "object" || rule === "allow" ? "allow" : "deny";
-    return { name: `${t.name} (${t.category})`, tool: t.name, category: t.category, expect, ...(expect === "deny" ? { rule: `/risk/${t.category}` } : {}) };
+    const expect: "allow" | "deny" | "approval" = typeof rule === "object" || rule === "allow" ? "allow" : rule === "approval" ? "approval" : "deny";
+    return { name: `${t.name} (${t.category})`, tool: t.name, category: t.category, expect, ...(expect !== "allow" ? { rule: `/risk/${t.category}` } : {}) };
   });
   return { document, yaml: lines.join("\n"), cases };
 }

@@ -146,7 +146,10 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
   const riskRules = new Map<RiskCategory, { action: "allow" | "deny" | "hide"; plan: ToolPlan }>();
   for (const [category, rule] of Object.entries(document.risk ?? {}) as [RiskCategory, RiskRule | undefined][]) {
     if (rule === undefined) continue;
-    if (typeof rule === "string") riskRules.set(category, { action: rule, plan: unlistedPlan });
+    if (rule === "approval") {
+      const approval = { rule: riskRuleId(category), when: [], timeoutMs: windowLength("30m")!, error: "result" as const };
+      riskRules.set(category, { action: "allow", plan: { ...unlistedPlan, approval } });
+    } else if (typeof rule === "string") riskRules.set(category, { action: rule, plan: unlistedPlan });
     else riskRules.set(category, { action: "allow", plan: { require: [], denyIf: [], limits: rule.limits.map((l) => compileLimit(l, riskLimitRuleId(category, l.counter), `risk/${category}`)), allowable: true } });
   }
   const pin = document.pin === true;

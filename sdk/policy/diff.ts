@@ -16,7 +16,7 @@ export interface PolicyChange {
   description: string;
 }
 
-type Access = "hidden" | "denied" | "allowed";
+type Access = "hidden" | "denied" | "approval" | "allowed";
 
 const escape = (s: string) => s.replaceAll("~", "~0").replaceAll("/", "~1");
 
@@ -63,7 +63,7 @@ export function diffPolicies(before: PolicyDocument, after: PolicyDocument): Pol
 /** A risk rule's effect on unlisted tools of its category; no rule means the document's default. */
 function riskAccess(doc: PolicyDocument, rule: RiskRule | undefined): Access {
   if (rule === undefined) return doc.default === "allow" ? "allowed" : "denied";
-  if (typeof rule === "string") return rule === "hide" ? "hidden" : rule === "deny" ? "denied" : "allowed";
+  if (typeof rule === "string") return rule === "hide" ? "hidden" : rule === "deny" ? "denied" : rule === "approval" ? "approval" : "allowed";
   return "allowed";
 }
 
@@ -75,7 +75,8 @@ function diffRisk(category: (typeof RISK_CATEGORIES)[number], before: PolicyDocu
   const a = riskAccess(before, ra);
   const b = riskAccess(after, rb);
   if (a !== b) {
-    changes.push({ path, direction: rank(b) > rank(a) ? "looser" : "stricter", description: `unlisted ${category} tools are now ${b} (were ${a})` });
+    const say = (x: Access) => (x === "approval" ? "held for a person's approval" : x);
+    changes.push({ path, direction: rank(b) > rank(a) ? "looser" : "stricter", description: `unlisted ${category} tools are now ${say(b)} (were ${say(a)})` });
     return;
   }
   if (b === "allowed") diffLimits(typeof ra === "object" ? ra.limits : [], typeof rb === "object" ? rb.limits : [], `${path}/limits`, `${category} tools`, changes);
@@ -87,7 +88,7 @@ function access(doc: PolicyDocument, tool: string): Access {
   return doc.default === "allow" ? "allowed" : "denied";
 }
 
-const rank = (a: Access) => (a === "hidden" ? 0 : a === "denied" ? 1 : 2);
+const rank = (a: Access) => (a === "hidden" ? 0 : a === "denied" ? 1 : a === "approval" ? 2 : 3);
 
 function accessChange(tool: string, a: Access, b: Access): string {
   if (b === "hidden") return `"${tool}" is now hidden (was ${a})`;

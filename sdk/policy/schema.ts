@@ -153,13 +153,13 @@ export const ToolRulesSchema = z.strictObject({
   limits: Limits.optional().meta({ description: "Counters this tool's calls must fit in." }),
 });
 
-const riskRuleMessage = (input: unknown) => `a risk rule must be "allow", "deny", "hide" or {"limits": [...]}, ${got(input)}`;
+const riskRuleMessage = (input: unknown) => `a risk rule must be "allow", "deny", "hide", "approval" or {"limits": [...]}, ${got(input)}`;
 
 const RiskRuleSchema = z
-  .union([z.enum(["allow", "deny", "hide"], { error: (i) => riskRuleMessage(i.input) }), z.strictObject({ limits: Limits }, { error: (i) => riskRuleMessage(i.input) })], {
+  .union([z.enum(["allow", "deny", "hide", "approval"], { error: (i) => riskRuleMessage(i.input) }), z.strictObject({ limits: Limits }, { error: (i) => riskRuleMessage(i.input) })], {
     error: (i) => riskRuleMessage(i.input),
   })
-  .meta({ description: 'What happens to tools of this category that are not listed under tools: "allow", "deny", "hide", or allow within {"limits": [...]} (counters shared by the category).' });
+  .meta({ description: 'What happens to tools of this category that are not listed under tools: "allow", "deny", "hide", "approval" (a person approves every call, 30m timeout), or allow within {"limits": [...]} (counters shared by the category).' });
 
 export const RiskSchema = z
   .strictObject(Object.fromEntries(RISK_CATEGORIES.map((c) => [c, RiskRuleSchema.optional()])) as Record<(typeof RISK_CATEGORIES)[number], z.ZodOptional<typeof RiskRuleSchema>>, {

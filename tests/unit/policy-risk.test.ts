@@ -56,7 +56,7 @@ test("risk and pin are validated with paths", () => {
     ["/pin", 'pin must be true or false, got "yes"'],
     ["/risk/execute/limits/1/counter", 'duplicate counter "a" (also used by /risk/execute/limits/0)'],
     ["/risk/harmless", 'unknown key "harmless"'],
-    ["/risk/write", 'a risk rule must be "allow", "deny", "hide" or {"limits": [...]}, got "maybe"'],
+    ["/risk/write", 'a risk rule must be "allow", "deny", "hide", "approval" or {"limits": [...]}, got "maybe"'],
   ]);
 });
 
@@ -68,4 +68,13 @@ test("policy diff reports risk and pin changes with their direction", () => {
     { path: "/risk/write/limits/w", direction: "looser", description: "max raised from 30 to 60 per minute" },
     { path: "/risk/destructive", direction: "stricter", description: "unlisted destructive tools are now hidden (were denied)" },
   ]);
+});
+
+test("risk: approval makes a person approve every call of the category", () => {
+  const p = compilePolicy(parsePolicy({ version: "1", default: "deny", risk: { financial: "approval" } }));
+  const d = p.decide({ tool: "refund", grant: "g", server: "s", category: "financial" });
+  assert.deepEqual([d.effect, d.rule, d.effect === "approval" && d.approval.reason], ["approval", "/risk/financial", "every call"]);
+  assert.deepEqual(p.filterTools([{ name: "refund" }], () => "financial").map((t) => t.name), ["refund"]);
+  const before = parsePolicy({ version: "1", default: "deny", risk: { financial: "allow" } });
+  assert.deepEqual(diffPolicies(before, parsePolicy({ version: "1", default: "deny", risk: { financial: "approval" } })).map((c) => [c.path, c.direction]), [["/risk/financial", "stricter"]]);
 });
