@@ -1,6 +1,7 @@
 // `npm run bench`: every scenario, direct and through the gateway in the same run, with ratios. Writes
 // bench/results/<date>.json and bench/results/latest.md (the table docs/benchmarks.md shows).
-// Tuning: DURATION_MS (per repetition, default 3000), WARMUP_MS (1000), REPS (3), SKIP_PULUMI=1, INTERCEPT_BIN.
+// Tuning: DURATION_MS (per repetition, default 3000), WARMUP_MS (1000), REPS (3), SKIP_PULUMI=1, INTERCEPT_BIN,
+// SKIP_CONTEXTFORGE=1, CONTEXTFORGE_VENV.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -12,6 +13,7 @@ import { startGateway, type TestGateway } from "../tests/helpers/gateway.ts";
 import { formatDecideTable, largePolicy, runDecideBench, type DecideResult } from "./decide.ts";
 import { openSessions, runLoad, type LoadResult, type McpSession, type Target } from "./lib/load.ts";
 import { runPulumiScale, type PulumiScaleResult } from "./pulumi-scale.ts";
+import { installContextForge, startContextForge } from "./lib/contextforge.ts";
 
 const DURATION_MS = Number(process.env.DURATION_MS ?? 3000);
 const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1000);
@@ -33,6 +35,8 @@ interface Row {
 interface Peer {
   name: string;
   target?: Target;
+  /** The echo tool's name behind this peer (ContextForge prefixes it). */
+  tool?: string;
   stop?: () => void;
   unavailable?: string;
 }
@@ -235,14 +239,22 @@ async function main(): Promise<void> {
       peers.push(await startIntercept(intercept.bin, { version: "1", default: "allow", tools: {} }, echo.url, scratch, "intercept allow-all"));
       peers.push(await startIntercept(intercept.bin, largeEchoPolicyForIntercept(), echo.url, scratch, "intercept 500-tool policy"));
     } else peers.push({ name: "intercept", unavailable: intercept.why });
-    peers.push({ name: "ContextForge", unavailable: contextForgeStatus() });
+    const cf = process.env.SKIP_CONTEXTFORGE ? { ok: false as const, why: "SKIP_CONTEXTFORGE=1" } : installContextForge();
+    if (cf.ok) {
+      try {
+        const forge = await startContextForge(echo.url);
+        peers.push({ name: `ContextForge ${forge.version} allow-all`, target: forge.target, tool: forge.tool, stop: forge.stop });
+      } catch (error) {
+        peers.push({ name: "ContextForge", unavailable: (error as Error).message });
+      }
+    } else peers.push({ name: "ContextForge", unavailable: cf.why });
 
     process.stderr.write("closed loop (echo upstream)\n");
     for (const c of CONCURRENCY) {
       rows.push(await measure("echo, closed loop", "direct", { url: echo.url }, { concurrency: c }));
       rows.push(await measure("echo, closed loop", "toolgate allow-all", allowAll, { concurrency: c }));
       rows.push(await measure("echo, closed loop", "toolgate 500-tool policy", large, { concurrency: c }));
-      for (const peer of peers) if (peer.target) rows.push(await measure("echo, closed loop", peer.name, peer.target, { concurrency: c }));
+      for (const peer of peers) if (peer.target) rows.push(await measure("echo, closed loop", peer.name, peer.target, { concurrency: c, ...(peer.tool ? { tool: peer.tool } : {}) }));
     }
     process.stderr.write("fixed offered rate (echo upstream)\n");
     for (const rate of RATES) {
@@ -307,11 +319,6 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, `${date.slice(0, 10)}.json`), JSON.stringify({ date, machine, settings: { DURATION_MS, WARMUP_MS, REPS }, rows, peers: peers.map(({ name, unavailable }) => ({ name, unavailable })), admin, rss, decide, pulumi }, null, 2) + "\n");
   writeFileSync(join(dir, "latest.md"), report);
   process.stdout.write(report);
-}
-
-/** ContextForge (PyPI mcp-contextforge-gateway) needs its own database, auth and a virtual-server setup per tool; see docs/benchmarks.md. */
-function contextForgeStatus(): string {
-  return process.env.CONTEXTFORGE_STATUS ?? "not automated by this harness yet: see docs/benchmarks.md";
 }
 
 await main();
