@@ -35,6 +35,15 @@ const ServeConfigSchema = z.object({
       return ms;
     }),
   maxStdioProcesses: z.coerce.number({ error: "--max-stdio-processes must be a number" }).int().min(1, { error: "--max-stdio-processes must be at least 1" }),
+  databaseUrl: z
+    .string()
+    .refine((u) => /^postgres(ql)?:\/\//.test(u) && URL.canParse(u), { error: "--database-url (TOOLGATE_DATABASE_URL) must be a postgres:// URL" })
+    .optional(),
+  redisUrl: z
+    .string()
+    .refine((u) => /^rediss?:\/\//.test(u) && URL.canParse(u), { error: "--redis-url (TOOLGATE_REDIS_URL) must be a redis:// or rediss:// URL" })
+    .optional(),
+  limitsFailOpen: z.enum(["true", "false", "1", "0"], { error: "TOOLGATE_LIMITS_FAIL_OPEN must be true or false" }).transform((v) => v === "true" || v === "1"),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: (i) => `--log-level must be one of fatal, error, warn, info, debug, trace, silent, got ${JSON.stringify(i.input)}` }),
 });
 export type ServeConfig = z.output<typeof ServeConfigSchema>;
@@ -50,6 +59,9 @@ export interface ServeFlags {
   "max-stdio-processes"?: string;
   "catalog-refresh"?: string;
   "log-level"?: string;
+  "database-url"?: string;
+  "redis-url"?: string;
+  "limits-fail-open"?: boolean;
 }
 
 /** Flags win over environment variables, which win over defaults. Every problem is reported at once. */
@@ -68,10 +80,19 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
     catalogRefreshMs: flags["catalog-refresh"] ?? env.TOOLGATE_CATALOG_REFRESH ?? "10m",
     maxStdioProcesses: flags["max-stdio-processes"] ?? env.TOOLGATE_MAX_STDIO_PROCESSES ?? 64,
     logLevel: flags["log-level"] ?? env.TOOLGATE_LOG_LEVEL ?? "info",
+    databaseUrl: flags["database-url"] ?? (env.TOOLGATE_DATABASE_URL || undefined),
+    redisUrl: flags["redis-url"] ?? (env.TOOLGATE_REDIS_URL || undefined),
+    limitsFailOpen: flags["limits-fail-open"] ? "true" : (env.TOOLGATE_LIMITS_FAIL_OPEN || "false"),
   };
   const parsed = ServeConfigSchema.safeParse(raw, { reportInput: false });
-  if (!parsed.success) {
-    throw new ToolgateError("config", `invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.message}`).join("\n")}`);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => i.message);
+  if (raw.databaseUrl) {
+    // Replicas share the database, so they must share what seals it and what guards the admin API.
+    if (!raw.secretKey) problems.push("TOOLGATE_SECRET_KEY is required with a database URL: every replica must seal and open the same upstream credentials");
+    if (!raw.adminToken) problems.push("--admin-token (TOOLGATE_ADMIN_TOKEN) is required with a database URL: every replica must accept the same admin token");
+  }
+  if (!parsed.success || problems.length) {
+    throw new ToolgateError("config", `invalid configuration:\n${problems.map((m) => `  ${m}`).join("\n")}`);
   }
   return parsed.data;
 }

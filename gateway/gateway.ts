@@ -1,6 +1,5 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { serve as serveHono } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import type { ServeConfig } from "./config.ts";
@@ -10,16 +9,11 @@ import { createMetrics } from "./metrics.ts";
 import { createProxy } from "./proxy/create-proxy.ts";
 import { createRuntimeView } from "./runtime-view.ts";
 import { createSealer, parseKey } from "./store/seal.ts";
-import { createSqliteAuditStore } from "./store/sqlite-audit.ts";
-import { createSqliteConfigStore } from "./store/sqlite-config-store.ts";
-import { createSqliteCounterStore } from "./store/sqlite-counters.ts";
-import { createSqliteCatalogStore } from "./store/sqlite-catalog.ts";
+import { openBackends, type Backends } from "./store/backends.ts";
 import { createCatalog } from "./catalog/catalog.ts";
 import { createApprovals } from "./approvals/approvals.ts";
-import { createSqliteApprovalStore } from "./store/sqlite-approvals.ts";
 import { createWebhookNotifier } from "./webhooks/notifier.ts";
 import { listUpstreamTools } from "./catalog/list-upstream-tools.ts";
-import { openDatabase } from "./store/sqlite.ts";
 
 export interface RunningGateway {
   proxyUrl: string;
@@ -28,6 +22,8 @@ export interface RunningGateway {
   adminToken: string;
   /** Set when the admin token was generated on this start (printed once by the CLI). */
   generatedAdminToken: string | undefined;
+  /** Where state lives: configuration and audit, and limit counters. */
+  stores: { config: "sqlite" | "postgres"; counters: "sqlite" | "postgres" | "redis" };
   stop(): Promise<void>;
 }
 
@@ -42,22 +38,20 @@ export function createLogger(level: string): Logger {
 export async function startGateway(config: ServeConfig, log: Logger): Promise<RunningGateway> {
   prepareDataDir(config.dataDir);
   const unlock = lockDataDir(config.dataDir);
+  let backends: Backends | undefined;
   try {
     const admin = config.adminToken ? { value: config.adminToken, created: false } : secretFile(config.dataDir, "admin-token", generateAdminToken);
     const key = config.secretKey ? parseKey(config.secretKey, "TOOLGATE_SECRET_KEY") : parseKey(secretFile(config.dataDir, "secret.key", generateSecretKey).value, "the data dir's secret.key");
     const sealer = createSealer(key, config.previousSecretKeys.map((k, i) => parseKey(k, `TOOLGATE_SECRET_KEY_PREVIOUS[${i}]`)));
-    const db = openDatabase(join(config.dataDir, "toolgate.db"));
-    const store = createSqliteConfigStore(db, sealer);
-    const counters = createSqliteCounterStore(db);
-    const audit = createSqliteAuditStore(db, { onError: (err) => log.error({ err }, "audit write failed") });
+    const opened = await openBackends(config, sealer, log);
+    backends = opened;
+    const { config: store, counters, audit } = opened;
     const view = createRuntimeView();
     view.load(await store.snapshot());
     const metrics = createMetrics();
-    const sweeper = setInterval(() => counters.sweep(), 60_000);
-    sweeper.unref();
 
     const catalog = createCatalog({
-      store: createSqliteCatalogStore(db),
+      store: opened.catalog,
       view,
       audit,
       log,
@@ -66,10 +60,11 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       refreshMs: config.catalogRefreshMs,
     });
     await catalog.load();
+    await opened.follow(view, catalog);
     let adminUrl = "";
     const webhooks = createWebhookNotifier({ store, log, adminUrl: () => adminUrl });
-    const approvals = createApprovals({ store: createSqliteApprovalStore(db, sealer), audit, log, notify: (event, approval) => webhooks.notify(event, approval) });
-    const proxy = createProxy({ view, counters, audit, metrics, log, catalog, approvals, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
+    const approvals = createApprovals({ store: opened.approvals, audit, log, notify: (event, approval) => webhooks.notify(event, approval) });
+    const proxy = createProxy({ view, counters, audit, metrics, log, catalog, approvals, servingProblem: opened.servingProblem, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
     metrics.observe(proxy);
     const proxyServer = createServer((req, res) => {
       const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec(req.url ?? "");
@@ -94,14 +89,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       adminToken: admin.value,
       readOnlyToken: config.readOnlyToken,
       proxyUrl: () => proxyUrl,
-      ready: async () => {
-        try {
-          await store.ping();
-          return undefined;
-        } catch {
-          return "the store is not reachable";
-        }
-      },
+      ready: async () => opened.servingProblem() ?? (await opened.readinessProblem()),
     });
     const adminServer = await new Promise<Server>((resolve, reject) => {
       const s = serveHono({ fetch: app.fetch, hostname: config.adminListen.host, port: config.adminListen.port }, () => resolve(s as Server));
@@ -115,6 +103,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       adminUrl,
       adminToken: admin.value,
       generatedAdminToken: admin.created ? admin.value : undefined,
+      stores: { config: opened.kind, counters: config.redisUrl ? "redis" : opened.kind },
       stop() {
         stopped ??= (async () => {
           catalog.stop();
@@ -125,15 +114,14 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
           await closedProxy;
           await new Promise((r) => adminServer.close(r));
           adminServer.closeAllConnections();
-          clearInterval(sweeper);
-          audit.close();
-          db.close();
+          await opened.close();
           unlock();
         })();
         return stopped;
       },
     };
   } catch (error) {
+    await backends?.close().catch(() => {});
     unlock();
     throw error;
   }

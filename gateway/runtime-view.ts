@@ -4,7 +4,8 @@ import type { GrantRecord, PolicyRecord, ServerRecord } from "./store/config-sto
 
 /**
  * The proxy's in-memory view of the configuration, updated synchronously by every admin write, so a
- * revocation or a policy edit applies to the very next request. Policies are compiled once per version.
+ * revocation or a policy edit applies to the very next request; with PostgreSQL, other replicas' writes
+ * arrive through gateway/store/config-feed.ts. Policies are compiled once per version.
  */
 export interface MutableRuntimeView extends RuntimeView {
   load(snapshot: { servers: ServerRecord[]; policies: PolicyRecord[]; grants: GrantRecord[] }): void;
@@ -19,6 +20,7 @@ export interface MutableRuntimeView extends RuntimeView {
 export function createRuntimeView(): MutableRuntimeView {
   const servers = new Map<string, ServerTarget>();
   const policies = new Map<string, ActivePolicy>();
+  const policyStamps = new Map<string, string>();
   const grantsByHash = new Map<string, GrantIdentity>();
   const hashByGrant = new Map<string, string>();
 
@@ -28,10 +30,14 @@ export function createRuntimeView(): MutableRuntimeView {
     policy: (name) => policies.get(name),
 
     load(snapshot) {
-      servers.clear();
-      policies.clear();
-      grantsByHash.clear();
-      hashByGrant.clear();
+      // Reconciles rather than rebuilds, so a periodic re-sync does not recompile unchanged policies.
+      const keep = (names: Iterable<string>, records: { name: string }[], remove: (name: string) => void) => {
+        const present = new Set(records.map((r) => r.name));
+        for (const name of [...names]) if (!present.has(name)) remove(name);
+      };
+      keep(servers.keys(), snapshot.servers, view.removeServer);
+      keep(policies.keys(), snapshot.policies, view.removePolicy);
+      keep(hashByGrant.keys(), snapshot.grants, view.removeGrant);
       snapshot.servers.forEach(view.setServer);
       snapshot.policies.forEach(view.setPolicy);
       snapshot.grants.forEach(view.setGrant);
@@ -43,11 +49,15 @@ export function createRuntimeView(): MutableRuntimeView {
       servers.delete(name);
     },
     setPolicy(r) {
-      if (policies.get(r.name)?.version === r.version) return;
+      // A policy deleted and created again starts at version 1 again: the creation time tells them apart.
+      const stamp = `${r.createdAt}#${r.version}`;
+      if (policyStamps.get(r.name) === stamp) return;
       policies.set(r.name, { name: r.name, version: r.version, compiled: compilePolicy(parsePolicy(r.document), { name: r.name }) });
+      policyStamps.set(r.name, stamp);
     },
     removePolicy(name) {
       policies.delete(name);
+      policyStamps.delete(name);
     },
     setGrant(r) {
       view.removeGrant(r.name);

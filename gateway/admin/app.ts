@@ -7,7 +7,7 @@ import type { z } from "zod";
 import { GrantSpecSchema, NameSchema, PolicySpecSchema, ServerSpecSchema, WebhookSpecSchema, ToolgateError, policySpecIssues, zodIssues, type Issue } from "../../sdk/index.ts";
 import type { MutableRuntimeView } from "../runtime-view.ts";
 import type { ConfigStore, Preconditions } from "../store/config-store.ts";
-import type { AuditStore } from "../store/sqlite-audit.ts";
+import type { AuditStore } from "../store/audit-log.ts";
 import { mediaType } from "../http/media-type.ts";
 import { createTokenCheck } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";

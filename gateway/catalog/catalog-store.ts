@@ -21,6 +21,7 @@ export interface CatalogEntry {
 /** Where the catalog lives: SQLite now (gateway/store/sqlite-catalog.ts); the same contract for other stores. */
 export interface CatalogStore {
   all(): Promise<CatalogEntry[]>;
+  forServer(server: string): Promise<CatalogEntry[]>;
   /** Replaces what is stored for `server` with `entries` (tools no longer listed are removed). */
   replace(server: string, entries: readonly CatalogEntry[]): Promise<void>;
   /** Marks the current definition of `tool` (or of every tool of the server) as reviewed; returns how many changed. */

@@ -20,6 +20,8 @@ export interface CatalogDeps {
 
 export interface Catalog extends ToolCatalogView {
   load(): Promise<void>;
+  /** Re-reads one server's entries (or all) from the store: another replica changed them. */
+  reload(server?: string): Promise<void>;
   /** Fetches the server's tools from the upstream now. Never throws: failures are logged and reported as false. */
   refresh(server: string): Promise<boolean>;
   tools(server: string): CatalogEntry[];
@@ -99,20 +101,36 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     await deps.store.replace(server, [...next.values()]);
   }
 
+  async function readAll(): Promise<void> {
+    const fresh = new Map<string, Map<string, CatalogEntry>>();
+    for (const e of await deps.store.all()) {
+      let tools = fresh.get(e.server);
+      if (!tools) fresh.set(e.server, (tools = new Map()));
+      tools.set(e.name, e);
+    }
+    byServer.clear();
+    for (const [server, tools] of fresh) byServer.set(server, tools);
+  }
+
   const catalog: Catalog = {
     async load() {
-      byServer.clear();
-      for (const e of await deps.store.all()) {
-        let tools = byServer.get(e.server);
-        if (!tools) byServer.set(e.server, (tools = new Map()));
-        tools.set(e.name, e);
-      }
+      await readAll();
       if (deps.refreshMs > 0) {
         timer = setInterval(() => {
           for (const server of byServer.keys()) void catalog.refresh(server);
         }, deps.refreshMs);
         timer.unref();
       }
+    },
+
+    reload(server) {
+      if (server === undefined) return readAll();
+      // In the server's queue, so a reload never interleaves with this replica's own update of it.
+      return (queues.get(server) ?? Promise.resolve()).then(async () => {
+        const entries = await deps.store.forServer(server);
+        if (entries.length === 0) byServer.delete(server);
+        else byServer.set(server, new Map(entries.map((e) => [e.name, e])));
+      });
     },
 
     lookup(server, tool) {

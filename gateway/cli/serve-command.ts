@@ -15,9 +15,16 @@ export const SERVE_USAGE = `Usage: toolgate serve [options]
   --max-stdio-processes <n>     most stdio upstream processes at once (TOOLGATE_MAX_STDIO_PROCESSES, default 64)
   --catalog-refresh <duration>  how often the tool catalog re-reads every server's tools (TOOLGATE_CATALOG_REFRESH, default 10m; 0: off)
   --log-level <level>           fatal, error, warn, info, debug, trace, silent (TOOLGATE_LOG_LEVEL, default info)
+  --database-url <url>          keep servers, policies, grants, approvals and audit in PostgreSQL instead of SQLite,
+                                shared by every replica (TOOLGATE_DATABASE_URL, postgres://...)
+  --redis-url <url>             keep limit counters in Redis, shared by every replica (TOOLGATE_REDIS_URL, redis://...)
+  --limits-fail-open            while the counter store is unreachable, let calls through without limits instead of
+                                denying them (TOOLGATE_LIMITS_FAIL_OPEN=true; default: deny, fail closed)
 
 Upstream credentials are encrypted with TOOLGATE_SECRET_KEY (32 bytes, base64 or hex), or a key generated
 into <data-dir>/secret.key. TOOLGATE_SECRET_KEY_PREVIOUS (comma list) opens values sealed with older keys.
+With --database-url, TOOLGATE_SECRET_KEY and the admin token are required (every replica needs the same ones).
+See docs/operations.md for running several replicas.
 `;
 
 /** `toolgate serve`: runs the gateway until SIGTERM/SIGINT, then drains in-flight calls and exits 0. */
@@ -36,6 +43,9 @@ export const serveCommand: Command = async (argv, io) => {
       "max-stdio-processes": { type: "string" },
       "catalog-refresh": { type: "string" },
       "log-level": { type: "string" },
+      "database-url": { type: "string" },
+      "redis-url": { type: "string" },
+      "limits-fail-open": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -49,7 +59,7 @@ export const serveCommand: Command = async (argv, io) => {
   if (gateway.generatedAdminToken) {
     io.stderr(`\nGenerated an admin token (stored in ${config.dataDir}/admin-token, shown only this once):\n\n  ${gateway.generatedAdminToken}\n\nUse it as TOOLGATE_TOKEN (or pulumi config set --secret toolgate:token).\n\n`);
   }
-  log.info({ proxyUrl: gateway.proxyUrl, adminUrl: gateway.adminUrl, dataDir: config.dataDir }, "listening");
+  log.info({ proxyUrl: gateway.proxyUrl, adminUrl: gateway.adminUrl, dataDir: config.dataDir, stores: gateway.stores }, "listening");
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ signal }, "shutting down: draining in-flight calls");

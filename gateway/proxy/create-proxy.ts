@@ -22,6 +22,8 @@ export interface ProxyDeps {
   log: Logger;
   catalog: ToolCatalogView;
   approvals?: Approvals;
+  /** Why calls cannot be served safely right now (config feed or audit log down): requests get 503. */
+  servingProblem?: () => string | undefined;
   /** Extra allowed Origin values; loopback origins are always allowed on loopback listeners. */
   allowedOrigins: string[];
   maxStdioProcesses?: number;
@@ -165,8 +167,11 @@ export function createProxy(deps: ProxyDeps): Proxy {
       deps.metrics.decision("allow", "", target.name);
       const outcome = await upstream.post(req, res, body, message, { id: message.id! });
       const failed = outcome.failure !== undefined || (outcome.response !== undefined && isFailedCall(outcome.response));
-      if (failed && gate.reservations.length > 0) await deps.counters.release(gate.reservations);
-      if (failed && gate.approval) await deps.approvals!.restore(gate.approval.id);
+      if (failed && gate.reservations.length > 0) {
+        // A release that cannot reach the counter store leaves the slot taken: stricter, never looser.
+        await deps.counters.release(gate.reservations).catch((err: unknown) => deps.log.warn({ err: { message: (err as Error).message }, server: target.name }, "could not give back a limit slot"));
+      }
+      if (failed && gate.approval) await deps.approvals!.restore(gate.approval.id).catch((err: unknown) => deps.log.warn({ err: { message: (err as Error).message }, approval: gate.approval!.id }, "could not make an approval usable again"));
       audit("allow", "", gate.approval ? `approved call (${gate.approval.id}, by ${gate.approval.decidedBy})` : "", outcome.status);
       return;
     }
@@ -198,6 +203,11 @@ export function createProxy(deps: ProxyDeps): Proxy {
       const refused = origins.check(req);
       if (refused) {
         reject(res, 403, refused);
+        return;
+      }
+      const problem = deps.servingProblem?.();
+      if (problem) {
+        reject(res, 503, `The gateway cannot serve calls right now: ${problem} (fail closed)`, { "retry-after": "2" });
         return;
       }
       const grant = authenticate(req, res, serverName);

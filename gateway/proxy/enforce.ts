@@ -34,7 +34,12 @@ export async function gateToolCall(
   let approval: ApprovalRecord | undefined;
   if (decision.effect === "approval") {
     if (!approvals) return { allowed: false, policy, decision: { effect: "deny", rule: decision.rule, message: "This call needs a person's approval, which this gateway cannot ask for", reservations: [] } };
-    const admission = await approvals.admit({ grant: grant.name, server, tool, args, policy: policy.name, policyVersion: policy.version, rule: decision.rule, requirement: decision.approval });
+    let admission: Awaited<ReturnType<Approvals["admit"]>>;
+    try {
+      admission = await approvals.admit({ grant: grant.name, server, tool, args, policy: policy.name, policyVersion: policy.version, rule: decision.rule, requirement: decision.approval });
+    } catch {
+      return { allowed: false, policy, decision: { effect: "deny", rule: decision.rule, message: "This call needs a person's approval, and approvals cannot be checked right now (the store is unreachable), so the call was denied (fail closed).", reservations: [] } };
+    }
     if (admission.kind === "pending") {
       const a = admission.approval;
       const message = `${decision.message}. Approval ${a.id} is pending until ${a.expiresAt}. Ask an approver to approve it, then retry exactly the same call (same tool and arguments): it will pass once.`;
@@ -50,7 +55,7 @@ export async function gateToolCall(
   const taken = await counters.reserve(decision.reservations);
   if (taken.ok) return { allowed: true, reservations: decision.reservations, policy, ...(approval ? { approval } : {}) };
   // The call did not happen, so its approval can still be used.
-  if (approval) await approvals!.restore(approval.id);
+  if (approval) await approvals!.restore(approval.id).catch(() => {});
   if ("full" in taken) return { allowed: false, decision: limitDenial(taken.full), policy };
   const first = decision.reservations[0]!;
   return {

@@ -1,5 +1,6 @@
 import type { DatabaseSync } from "node:sqlite";
-import type { ApprovalRecord, ApprovalStatus, ApprovalStore } from "../approvals/approval-store.ts";
+import type { ApprovalStore } from "../approvals/approval-store.ts";
+import { APPROVAL_COLUMNS, approvalFromRow, approvalValues } from "./approval-rows.ts";
 import type { Sealer } from "./seal.ts";
 import { transaction } from "./sqlite.ts";
 
@@ -7,30 +8,10 @@ type Row = Record<string, string | number | null>;
 
 /** Approvals in SQLite; call arguments are sealed (AES-256-GCM) like upstream credentials. */
 export function createSqliteApprovalStore(db: DatabaseSync, sealer: Sealer): ApprovalStore {
-  const fromRow = (r: Row): ApprovalRecord => ({
-    id: r.id as string,
-    digest: r.digest as string,
-    grant: r.grant_name as string,
-    server: r.server as string,
-    tool: r.tool as string,
-    arguments: JSON.parse(sealer.open(r.arguments as string)) as unknown,
-    policy: r.policy as string,
-    policyVersion: r.policy_version as number,
-    reason: r.reason as string,
-    status: r.status as ApprovalStatus,
-    createdAt: r.created_at as string,
-    expiresAt: r.expires_at as string,
-    decidedAt: (r.decided_at as string | null) ?? null,
-    decidedBy: (r.decided_by as string | null) ?? null,
-    decisionReason: (r.decision_reason as string | null) ?? null,
-    consumedAt: (r.consumed_at as string | null) ?? null,
-  });
+  const fromRow = (r: Row) => approvalFromRow(r, sealer);
   return {
     async create(a) {
-      db.prepare(
-        `INSERT INTO approvals (id, digest, grant_name, server, tool, arguments, policy, policy_version, reason, status, created_at, expires_at, decided_at, decided_by, decision_reason, consumed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(a.id, a.digest, a.grant, a.server, a.tool, sealer.seal(JSON.stringify(a.arguments ?? {})), a.policy, a.policyVersion, a.reason, a.status, a.createdAt, a.expiresAt, a.decidedAt, a.decidedBy, a.decisionReason, a.consumedAt);
+      db.prepare(`INSERT INTO approvals (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...approvalValues(a, sealer));
     },
     async get(id) {
       const r = db.prepare("SELECT * FROM approvals WHERE id = ?").get(id) as Row | undefined;

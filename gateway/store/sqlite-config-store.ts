@@ -1,11 +1,10 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { ToolgateError, jsonEqual, type GrantSpec, type ServerSpec, type Transport, type WebhookEvent } from "../../sdk/index.ts";
+import { jsonEqual, type GrantSpec } from "../../sdk/index.ts";
 import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
+import { checkPreconditions, grantFields, grantFromRow, missingReference, policyFromRow, serverFromRow, splitCredentials, webhookFromRow, type Row } from "./config-rows.ts";
 import type { Sealer } from "./seal.ts";
 import { transaction } from "./sqlite.ts";
 import { canonicalJson } from "./canonical-json.ts";
-
-type Row = Record<string, string | number | null>;
 
 export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock: () => Date = () => new Date()): ConfigStore {
   const statements = new Map<string, StatementSync>();
@@ -15,93 +14,30 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
     return s;
   };
 
-  function checkPreconditions(kind: string, name: string, existing: { version: number } | undefined, pre: Preconditions = {}): void {
-    if (pre.ifNoneMatch && existing) throw new ToolgateError("precondition_failed", `${kind} "${name}" already exists (If-None-Match: *)`);
-    if (pre.ifMatch !== undefined && existing?.version !== pre.ifMatch) {
-      throw new ToolgateError("precondition_failed", existing ? `${kind} "${name}" is at version ${existing.version}, not ${pre.ifMatch}: it changed since you read it` : `${kind} "${name}" does not exist (If-Match: ${pre.ifMatch})`);
-    }
-  }
-
   const now = () => clock().toISOString();
 
   // ---- servers
-  function serverFromRow(r: Row): ServerRecord {
-    const spec = JSON.parse(r.spec as string) as { transport: Transport; timeoutMs: number; description?: string; labels?: Record<string, string> };
-    const credentials = r.credentials ? (JSON.parse(sealer.open(r.credentials as string)) as { headers?: Record<string, string>; env?: Record<string, string> }) : {};
-    const transport = { ...spec.transport } as Transport;
-    if (transport.type === "streamable-http" && credentials.headers) transport.headers = credentials.headers;
-    if (transport.type === "stdio" && credentials.env) transport.env = credentials.env;
-    return {
-      name: r.name as string,
-      transport,
-      timeoutMs: spec.timeoutMs,
-      description: spec.description ?? null,
-      labels: spec.labels ?? {},
-      owner: (r.owner as string | null) ?? null,
-      credentialsDigest: r.credentials_digest as string,
-      version: r.version as number,
-      createdAt: r.created_at as string,
-      updatedAt: r.updated_at as string,
-    };
-  }
   const getServer = (name: string) => {
     const r = q("SELECT * FROM servers WHERE name = ?").get(name) as Row | undefined;
-    return r ? serverFromRow(r) : undefined;
+    return r ? serverFromRow(r, sealer) : undefined;
   };
 
-  function splitCredentials(spec: ServerSpec): { public: object; credentials: object } {
-    const { headers, env, ...transport } = spec.transport as Transport & { headers?: Record<string, string>; env?: Record<string, string> };
-    const credentials = { ...(headers ? { headers } : {}), ...(env ? { env } : {}) };
-    return { public: { transport, timeoutMs: spec.timeoutMs, description: spec.description, labels: spec.labels }, credentials };
-  }
-
   // ---- policies
-  function policyFromRow(r: Row): PolicyRecord {
-    return { name: r.name as string, document: JSON.parse(r.document as string), owner: (r.owner as string | null) ?? null, version: r.version as number, createdAt: r.created_at as string, updatedAt: r.updated_at as string };
-  }
   const getPolicy = (name: string) => {
     const r = q("SELECT * FROM policies WHERE name = ?").get(name) as Row | undefined;
     return r ? policyFromRow(r) : undefined;
   };
 
   // ---- grants
-  function grantFromRow(r: Row): GrantRecord {
-    return {
-      name: r.name as string,
-      server: r.server as string,
-      policy: (r.policy as string | null) ?? null,
-      expiresAt: (r.expires_at as string | null) ?? null,
-      description: (r.description as string | null) ?? null,
-      owner: (r.owner as string | null) ?? null,
-      tokenHash: r.token_hash as string,
-      version: r.version as number,
-      createdAt: r.created_at as string,
-      updatedAt: r.updated_at as string,
-    };
-  }
   const getGrant = (name: string) => {
     const r = q("SELECT * FROM grants WHERE name = ?").get(name) as Row | undefined;
     return r ? grantFromRow(r) : undefined;
   };
 
   // ---- webhooks
-  function webhookFromRow(r: Row): WebhookRecord {
-    return {
-      name: r.name as string,
-      url: r.url as string,
-      events: JSON.parse(r.events as string) as WebhookEvent[],
-      secret: sealer.open(r.secret as string),
-      secretDigest: r.secret_digest as string,
-      description: (r.description as string | null) ?? null,
-      owner: (r.owner as string | null) ?? null,
-      version: r.version as number,
-      createdAt: r.created_at as string,
-      updatedAt: r.updated_at as string,
-    };
-  }
   const getWebhook = (name: string) => {
     const r = q("SELECT * FROM webhooks WHERE name = ?").get(name) as Row | undefined;
-    return r ? webhookFromRow(r) : undefined;
+    return r ? webhookFromRow(r, sealer) : undefined;
   };
 
   function remove(table: "servers" | "policies" | "grants" | "webhooks", kind: string, name: string, pre: Preconditions | undefined, get: (n: string) => { version: number } | undefined): boolean {
@@ -144,7 +80,7 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
       return remove("webhooks", "webhook", name, pre, getWebhook);
     },
     async listWebhooks(limit, after = "") {
-      return (q("SELECT * FROM webhooks WHERE name > ? ORDER BY name LIMIT ?").all(after, limit) as Row[]).map(webhookFromRow);
+      return (q("SELECT * FROM webhooks WHERE name > ? ORDER BY name LIMIT ?").all(after, limit) as Row[]).map((r) => webhookFromRow(r, sealer));
     },
 
     async getServer(name) {
@@ -177,7 +113,7 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
       return remove("servers", "server", name, pre, getServer);
     },
     async listServers(limit, after = "") {
-      return (q("SELECT * FROM servers WHERE name > ? ORDER BY name LIMIT ?").all(after, limit) as Row[]).map(serverFromRow);
+      return (q("SELECT * FROM servers WHERE name > ? ORDER BY name LIMIT ?").all(after, limit) as Row[]).map((r) => serverFromRow(r, sealer));
     },
 
     async getPolicy(name) {
@@ -210,25 +146,18 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
     },
     async putGrant(spec: GrantSpec, newTokenHash, pre) {
       return transaction(db, (): WriteResult<GrantRecord> => {
-        if (!getServer(spec.server)) throw new ToolgateError("invalid_input", `server "${spec.server}" does not exist; create it first`, { issues: [{ path: "/server", message: `server "${spec.server}" does not exist` }] });
-        if (spec.policy && !getPolicy(spec.policy)) throw new ToolgateError("invalid_input", `policy "${spec.policy}" does not exist; create it first`, { issues: [{ path: "/policy", message: `policy "${spec.policy}" does not exist` }] });
+        if (!getServer(spec.server)) throw missingReference("server", spec.server);
+        if (spec.policy && !getPolicy(spec.policy)) throw missingReference("policy", spec.policy);
         const existing = getGrant(spec.name);
         checkPreconditions("grant", spec.name, existing, pre);
-        const next = {
-          server: spec.server,
-          policy: spec.policy ?? null,
-          expiresAt: spec.expiresAt ? new Date(spec.expiresAt).toISOString() : null,
-          description: spec.description ?? null,
-          owner: spec.owner === undefined ? (existing?.owner ?? null) : spec.owner,
-        };
+        const { fields, same } = grantFields(spec, existing);
+        if (same) return { record: existing!, created: false, changed: false };
         if (existing) {
-          const same = next.server === existing.server && next.policy === existing.policy && next.expiresAt === existing.expiresAt && next.description === existing.description && next.owner === existing.owner;
-          if (same) return { record: existing, created: false, changed: false };
-          q("UPDATE grants SET server = ?, policy = ?, expires_at = ?, description = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(next.server, next.policy, next.expiresAt, next.description, next.owner, now(), spec.name);
+          q("UPDATE grants SET server = ?, policy = ?, expires_at = ?, description = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, now(), spec.name);
           return { record: getGrant(spec.name)!, created: false, changed: true };
         }
         const at = now();
-        q("INSERT INTO grants (name, server, policy, expires_at, description, owner, token_hash, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, next.server, next.policy, next.expiresAt, next.description, next.owner, newTokenHash, at, at);
+        q("INSERT INTO grants (name, server, policy, expires_at, description, owner, token_hash, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, newTokenHash, at, at);
         return { record: getGrant(spec.name)!, created: true, changed: true };
       });
     },
@@ -250,7 +179,7 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
 
     async snapshot() {
       return {
-        servers: (q("SELECT * FROM servers").all() as Row[]).map(serverFromRow),
+        servers: (q("SELECT * FROM servers").all() as Row[]).map((r) => serverFromRow(r, sealer)),
         policies: (q("SELECT * FROM policies").all() as Row[]).map(policyFromRow),
         grants: (q("SELECT * FROM grants").all() as Row[]).map(grantFromRow),
       };

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import pg from "pg";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdminClient } from "../../sdk/index.ts";
@@ -26,9 +27,10 @@ export interface TestGateway {
 export async function startGateway(options: { dataDir?: string; adminToken?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {}): Promise<TestGateway> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "toolgate-gw-"));
   const adminToken = options.adminToken ?? "tga_test_" + randomBytes(16).toString("hex");
+  const shared = await sharedBackendEnv(dataDir);
   const child = spawn(process.execPath, [BIN, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", ...(options.args ?? [])], {
     cwd: ROOT,
-    env: { ...process.env, TOOLGATE_ADMIN_TOKEN: adminToken, TOOLGATE_LOG_LEVEL: "info", ...options.env },
+    env: { ...process.env, TOOLGATE_ADMIN_TOKEN: adminToken, TOOLGATE_LOG_LEVEL: "info", ...shared, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -39,8 +41,9 @@ export async function startGateway(options: { dataDir?: string; adminToken?: str
     const onData = () => {
       for (const line of output.split("\n")) {
         if (!line.includes('"listening"')) continue;
-        const entry = JSON.parse(line) as { proxyUrl: string; adminUrl: string };
+        const entry = JSON.parse(line) as { proxyUrl: string; adminUrl: string; stores: { config: string; counters: string } };
         clearTimeout(timer);
+        if (shared.TOOLGATE_DATABASE_URL && entry.stores.config !== "postgres") reject(new Error(`expected a PostgreSQL-backed gateway, got ${JSON.stringify(entry.stores)}`));
         child.stdout!.off("data", onData);
         resolve({ proxyUrl: entry.proxyUrl, adminUrl: entry.adminUrl });
         return;
@@ -70,4 +73,30 @@ export async function startGateway(options: { dataDir?: string; adminToken?: str
       return exited;
     },
   };
+}
+
+/**
+ * When TOOLGATE_TEST_POSTGRES_URL is set (tests/integration/shared-backends.test.ts), every gateway gets its own
+ * new PostgreSQL database, counters in TOOLGATE_TEST_REDIS_URL and a secret key; both are remembered in the data
+ * dir, so a restart on the same data dir finds the same database.
+ */
+async function sharedBackendEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
+  const server = process.env.TOOLGATE_TEST_POSTGRES_URL;
+  if (!server) return {};
+  const file = join(dataDir, "test-backend.json");
+  if (!existsSync(file)) {
+    const database = "tg_" + randomBytes(6).toString("hex");
+    const client = new pg.Client({ connectionString: server });
+    await client.connect();
+    try {
+      await client.query(`CREATE DATABASE ${database}`);
+    } finally {
+      await client.end();
+    }
+    const url = new URL(server);
+    url.pathname = "/" + database;
+    writeFileSync(file, JSON.stringify({ TOOLGATE_DATABASE_URL: url.toString(), TOOLGATE_SECRET_KEY: randomBytes(32).toString("base64") }));
+  }
+  const env = JSON.parse(readFileSync(file, "utf8")) as NodeJS.ProcessEnv;
+  return { ...env, ...(process.env.TOOLGATE_TEST_REDIS_URL ? { TOOLGATE_REDIS_URL: process.env.TOOLGATE_TEST_REDIS_URL } : {}) };
 }

@@ -1,0 +1,156 @@
+import pg from "pg";
+import type { Logger } from "pino";
+import type { Catalog } from "../catalog/catalog.ts";
+import type { MutableRuntimeView } from "../runtime-view.ts";
+import type { ConfigStore } from "./config-store.ts";
+import type { ConfigChange } from "./pg-config-store.ts";
+import { CONFIG_CHANNEL } from "./postgres.ts";
+
+export interface ConfigFeed {
+  /** Why this replica cannot vouch that its configuration is current, or undefined when it can. */
+  problem(): string | undefined;
+  close(): Promise<void>;
+}
+
+export interface ConfigFeedOptions {
+  url: string;
+  store: ConfigStore;
+  view: MutableRuntimeView;
+  catalog: Catalog;
+  log: Logger;
+  /** Full re-read of the configuration this often, in case a notification was lost (default 30 s). */
+  resyncMs?: number;
+  /** How long the listener may be disconnected before the replica stops serving (default 3 s). */
+  graceMs?: number;
+}
+
+/**
+ * Keeps this replica's view in step with writes made through any replica: LISTEN on the channel every
+ * config write NOTIFYs on commit, then re-read the object named. On (re)connect and every `resyncMs`,
+ * everything is re-read. While the listener is down for longer than `graceMs`, `problem()` says so and
+ * the proxy refuses calls: a replica that cannot hear revocations must not keep serving (fail closed).
+ */
+export async function startConfigFeed(options: ConfigFeedOptions): Promise<ConfigFeed> {
+  const { store, view, catalog, log } = options;
+  const graceMs = options.graceMs ?? 3_000;
+  let client: pg.Client | undefined;
+  let connected = false;
+  let downSince: number | undefined = Date.now();
+  let closed = false;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let queue: Promise<void> = Promise.resolve();
+
+  /** Changes apply one at a time, in the order they were heard. */
+  function enqueue(work: () => Promise<void>): Promise<void> {
+    queue = queue.then(work).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, "could not apply a configuration change; the next re-sync will"));
+    return queue;
+  }
+
+  async function apply(change: ConfigChange): Promise<void> {
+    switch (change.kind) {
+      case "server": {
+        const r = await store.getServer(change.name);
+        if (r) view.setServer(r);
+        else view.removeServer(change.name);
+        return;
+      }
+      case "policy": {
+        const r = await store.getPolicy(change.name);
+        if (r) view.setPolicy(r);
+        else view.removePolicy(change.name);
+        return;
+      }
+      case "grant": {
+        const r = await store.getGrant(change.name);
+        if (r) view.setGrant(r);
+        else view.removeGrant(change.name);
+        return;
+      }
+      case "catalog":
+        return catalog.reload(change.name);
+      case "webhook":
+        return; // The notifier reads webhooks from the store at each delivery.
+    }
+  }
+
+  async function resync(): Promise<void> {
+    view.load(await store.snapshot());
+    await catalog.reload();
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || reconnectTimer) return;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      void connect();
+    }, 500);
+    reconnectTimer.unref();
+  }
+
+  function lost(why: string): void {
+    if (!connected) return;
+    connected = false;
+    downSince = Date.now();
+    log.warn({ reason: why }, "lost the configuration feed from PostgreSQL; reconnecting");
+    void client?.end().catch(() => {});
+    client = undefined;
+    scheduleReconnect();
+  }
+
+  async function connect(): Promise<void> {
+    const c = new pg.Client({ connectionString: options.url, keepAlive: true, connectionTimeoutMillis: 3_000, application_name: "toolgate-feed" });
+    c.on("error", (err) => c === client && lost(err.message));
+    c.on("end", () => c === client && lost("connection closed"));
+    c.on("notification", (n) => {
+      if (n.channel !== CONFIG_CHANNEL || !n.payload) return;
+      void enqueue(() => apply(JSON.parse(n.payload!) as ConfigChange));
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${CONFIG_CHANNEL}`);
+      client = c;
+      connected = true;
+      // Whatever changed while nobody listened is picked up here.
+      await enqueue(resync);
+      if (downSince !== undefined && Date.now() - downSince > graceMs) log.info("configuration feed restored");
+      downSince = undefined;
+    } catch (error) {
+      void c.end().catch(() => {});
+      if (!closed) log.debug({ err: { message: (error as Error).message } }, "configuration feed: PostgreSQL not reachable yet");
+      scheduleReconnect();
+    }
+  }
+
+  // A dead peer does not always close the socket: probe the listener, and re-read everything now and then.
+  let ticks = 0;
+  const resyncEvery = Math.max(1, Math.round((options.resyncMs ?? 30_000) / 1_000));
+  const heartbeat = setInterval(() => {
+    if (!client || !connected) return;
+    const probe = client.query("SELECT 1");
+    const timeout = setTimeout(() => lost("heartbeat timed out"), 2_000);
+    probe.then(() => clearTimeout(timeout), (err: Error) => {
+      clearTimeout(timeout);
+      lost(err.message);
+    });
+    if (++ticks % resyncEvery === 0) void enqueue(resync);
+  }, 1_000);
+  heartbeat.unref();
+
+  await connect();
+
+  return {
+    problem() {
+      if (connected || downSince === undefined) return undefined;
+      if (Date.now() - downSince <= graceMs) return undefined;
+      return "the configuration store (PostgreSQL) is unreachable, so this replica cannot be sure its grants and policies are current";
+    },
+    async close() {
+      closed = true;
+      clearInterval(heartbeat);
+      clearTimeout(reconnectTimer);
+      connected = false;
+      await client?.end().catch(() => {});
+      await queue;
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { ToolgateError, type GrantSpec, type ServerSpec, type Transport, type WebhookEvent } from "../../sdk/index.ts";
+import type { GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord } from "./config-store.ts";
+import type { Sealer } from "./seal.ts";
+
+/**
+ * Row ⇄ record mapping shared by the SQLite and PostgreSQL config stores: both keep the same columns
+ * (JSON as text, times as ISO-8601 text), so a record reads the same from either.
+ */
+export type Row = Record<string, string | number | null>;
+
+export function checkPreconditions(kind: string, name: string, existing: { version: number } | undefined, pre: Preconditions = {}): void {
+  if (pre.ifNoneMatch && existing) throw new ToolgateError("precondition_failed", `${kind} "${name}" already exists (If-None-Match: *)`);
+  if (pre.ifMatch !== undefined && existing?.version !== pre.ifMatch) {
+    throw new ToolgateError("precondition_failed", existing ? `${kind} "${name}" is at version ${existing.version}, not ${pre.ifMatch}: it changed since you read it` : `${kind} "${name}" does not exist (If-Match: ${pre.ifMatch})`);
+  }
+}
+
+export function serverFromRow(r: Row, sealer: Sealer): ServerRecord {
+  const spec = JSON.parse(r.spec as string) as { transport: Transport; timeoutMs: number; description?: string; labels?: Record<string, string> };
+  const credentials = r.credentials ? (JSON.parse(sealer.open(r.credentials as string)) as { headers?: Record<string, string>; env?: Record<string, string> }) : {};
+  const transport = { ...spec.transport } as Transport;
+  if (transport.type === "streamable-http" && credentials.headers) transport.headers = credentials.headers;
+  if (transport.type === "stdio" && credentials.env) transport.env = credentials.env;
+  return {
+    name: r.name as string,
+    transport,
+    timeoutMs: spec.timeoutMs,
+    description: spec.description ?? null,
+    labels: spec.labels ?? {},
+    owner: (r.owner as string | null) ?? null,
+    credentialsDigest: r.credentials_digest as string,
+    version: Number(r.version),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+/** A server spec split into what is stored in clear and the credentials that are sealed. */
+export function splitCredentials(spec: ServerSpec): { public: object; credentials: object } {
+  const { headers, env, ...transport } = spec.transport as Transport & { headers?: Record<string, string>; env?: Record<string, string> };
+  const credentials = { ...(headers ? { headers } : {}), ...(env ? { env } : {}) };
+  return { public: { transport, timeoutMs: spec.timeoutMs, description: spec.description, labels: spec.labels }, credentials };
+}
+
+export function policyFromRow(r: Row): PolicyRecord {
+  return { name: r.name as string, document: JSON.parse(r.document as string), owner: (r.owner as string | null) ?? null, version: Number(r.version), createdAt: r.created_at as string, updatedAt: r.updated_at as string };
+}
+
+export function grantFromRow(r: Row): GrantRecord {
+  return {
+    name: r.name as string,
+    server: r.server as string,
+    policy: (r.policy as string | null) ?? null,
+    expiresAt: (r.expires_at as string | null) ?? null,
+    description: (r.description as string | null) ?? null,
+    owner: (r.owner as string | null) ?? null,
+    tokenHash: r.token_hash as string,
+    version: Number(r.version),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+export function webhookFromRow(r: Row, sealer: Sealer): WebhookRecord {
+  return {
+    name: r.name as string,
+    url: r.url as string,
+    events: JSON.parse(r.events as string) as WebhookEvent[],
+    secret: sealer.open(r.secret as string),
+    secretDigest: r.secret_digest as string,
+    description: (r.description as string | null) ?? null,
+    owner: (r.owner as string | null) ?? null,
+    version: Number(r.version),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+export function missingReference(kind: "server" | "policy", name: string): ToolgateError {
+  return new ToolgateError("invalid_input", `${kind} "${name}" does not exist; create it first`, { issues: [{ path: `/${kind}`, message: `${kind} "${name}" does not exist` }] });
+}
+
+/** The stored fields a grant spec asks for, and whether they equal what `existing` has (then nothing is written). */
+export function grantFields(spec: GrantSpec, existing: GrantRecord | undefined): { fields: [server: string, policy: string | null, expiresAt: string | null, description: string | null, owner: string | null]; same: boolean } {
+  const fields: [string, string | null, string | null, string | null, string | null] = [
+    spec.server,
+    spec.policy ?? null,
+    spec.expiresAt ? new Date(spec.expiresAt).toISOString() : null,
+    spec.description ?? null,
+    spec.owner === undefined ? (existing?.owner ?? null) : spec.owner,
+  ];
+  const same = existing !== undefined && fields.every((v, i) => v === [existing.server, existing.policy, existing.expiresAt, existing.description, existing.owner][i]);
+  return { fields, same };
+}

@@ -1,0 +1,194 @@
+import { jsonEqual } from "../../sdk/index.ts";
+import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
+import { checkPreconditions, grantFields, grantFromRow, missingReference, policyFromRow, serverFromRow, splitCredentials, webhookFromRow, type Row } from "./config-rows.ts";
+import { canonicalJson } from "./canonical-json.ts";
+import { CONFIG_CHANNEL, type Postgres, type Queryable } from "./postgres.ts";
+import type { Sealer } from "./seal.ts";
+
+/** What a config write announces on CONFIG_CHANNEL: every replica re-reads that object. */
+export interface ConfigChange {
+  kind: "server" | "policy" | "grant" | "webhook" | "catalog";
+  name: string;
+}
+
+/** Config writes from all replicas take this lock, so a read-check-write is as atomic as SQLite's. */
+const CONFIG_LOCK = 7_360_401_118;
+
+type Table = "servers" | "policies" | "grants" | "webhooks";
+
+/**
+ * Servers, policies, grants and webhooks in PostgreSQL: the same contract as the SQLite store. Every
+ * write runs under one advisory lock and announces itself with NOTIFY in the same transaction, so
+ * other replicas hear of it only once it is committed.
+ */
+export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => Date = () => new Date()): ConfigStore {
+  const now = () => clock().toISOString();
+
+  async function row(c: Queryable, table: Table, name: string): Promise<Row | undefined> {
+    return (await c.query<Row>(`SELECT * FROM ${table} WHERE name = $1`, [name])).rows[0];
+  }
+  const getServer = async (c: Queryable, name: string) => {
+    const r = await row(c, "servers", name);
+    return r ? serverFromRow(r, sealer) : undefined;
+  };
+  const getPolicy = async (c: Queryable, name: string) => {
+    const r = await row(c, "policies", name);
+    return r ? policyFromRow(r) : undefined;
+  };
+  const getGrant = async (c: Queryable, name: string) => {
+    const r = await row(c, "grants", name);
+    return r ? grantFromRow(r) : undefined;
+  };
+  const getWebhook = async (c: Queryable, name: string) => {
+    const r = await row(c, "webhooks", name);
+    return r ? webhookFromRow(r, sealer) : undefined;
+  };
+
+  /** One config write: serialized across replicas, announced on commit. */
+  function write<T>(change: ConfigChange, work: (c: Queryable) => Promise<T>): Promise<T> {
+    return db.transaction(async (c) => {
+      await c.query("SELECT pg_advisory_xact_lock($1)", [CONFIG_LOCK]);
+      const result = await work(c);
+      await c.query("SELECT pg_notify($1, $2)", [CONFIG_CHANNEL, JSON.stringify(change)]);
+      return result;
+    });
+  }
+
+  function remove(table: Table, kind: ConfigChange["kind"], name: string, pre: Preconditions | undefined): Promise<boolean> {
+    return write({ kind, name }, async (c) => {
+      const existing = await row(c, table, name);
+      checkPreconditions(kind, name, existing ? { version: Number(existing.version) } : undefined, pre);
+      if (!existing) return false;
+      await c.query(`DELETE FROM ${table} WHERE name = $1`, [name]);
+      return true;
+    });
+  }
+
+  async function list<T>(table: Table, limit: number, after: string, map: (r: Row) => T): Promise<T[]> {
+    return (await db.pool.query<Row>(`SELECT * FROM ${table} WHERE name COLLATE "C" > $1 ORDER BY name COLLATE "C" LIMIT $2`, [after, limit])).rows.map(map);
+  }
+
+  return {
+    getServer: (name) => getServer(db.pool, name),
+    putServer(spec, pre) {
+      return write({ kind: "server", name: spec.name }, async (c): Promise<WriteResult<ServerRecord>> => {
+        const existing = await getServer(c, spec.name);
+        checkPreconditions("server", spec.name, existing, pre);
+        const parts = splitCredentials(spec);
+        const credentialsJson = canonicalJson(parts.credentials);
+        const digest = sealer.digest(credentialsJson);
+        const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+        if (existing) {
+          const stored = (await row(c, "servers", spec.name))!;
+          const sameCredentials = existing.credentialsDigest === digest;
+          const samePublic = jsonEqual(JSON.parse(stored.spec as string), JSON.parse(JSON.stringify(parts.public)));
+          if (sameCredentials && samePublic && owner === existing.owner) return { record: existing, created: false, changed: false };
+          await c.query("UPDATE servers SET spec = $1, credentials = $2, credentials_digest = $3, owner = $4, version = version + 1, updated_at = $5 WHERE name = $6", [
+            JSON.stringify(parts.public), sameCredentials ? (stored.credentials ?? null) : sealer.seal(credentialsJson), digest, owner, now(), spec.name,
+          ]);
+          return { record: (await getServer(c, spec.name))!, created: false, changed: true };
+        }
+        const at = now();
+        await c.query("INSERT INTO servers (name, spec, credentials, credentials_digest, owner, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)", [
+          spec.name, JSON.stringify(parts.public), sealer.seal(credentialsJson), digest, owner, at,
+        ]);
+        return { record: (await getServer(c, spec.name))!, created: true, changed: true };
+      });
+    },
+    deleteServer: (name, pre) => remove("servers", "server", name, pre),
+    listServers: (limit, after = "") => list("servers", limit, after, (r) => serverFromRow(r, sealer)),
+
+    getPolicy: (name) => getPolicy(db.pool, name),
+    putPolicy(spec, pre) {
+      return write({ kind: "policy", name: spec.name }, async (c): Promise<WriteResult<PolicyRecord>> => {
+        const existing = await getPolicy(c, spec.name);
+        checkPreconditions("policy", spec.name, existing, pre);
+        const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+        if (existing) {
+          if (jsonEqual(existing.document, spec.document) && owner === existing.owner) return { record: existing, created: false, changed: false };
+          await c.query("UPDATE policies SET document = $1, owner = $2, version = version + 1, updated_at = $3 WHERE name = $4", [JSON.stringify(spec.document), owner, now(), spec.name]);
+          return { record: (await getPolicy(c, spec.name))!, created: false, changed: true };
+        }
+        const at = now();
+        await c.query("INSERT INTO policies (name, document, owner, version, created_at, updated_at) VALUES ($1, $2, $3, 1, $4, $4)", [spec.name, JSON.stringify(spec.document), owner, at]);
+        return { record: (await getPolicy(c, spec.name))!, created: true, changed: true };
+      });
+    },
+    deletePolicy: (name, pre) => remove("policies", "policy", name, pre),
+    listPolicies: (limit, after = "") => list("policies", limit, after, policyFromRow),
+
+    getGrant: (name) => getGrant(db.pool, name),
+    putGrant(spec, newTokenHash, pre) {
+      return write({ kind: "grant", name: spec.name }, async (c): Promise<WriteResult<GrantRecord>> => {
+        if (!(await row(c, "servers", spec.server))) throw missingReference("server", spec.server);
+        if (spec.policy && !(await row(c, "policies", spec.policy))) throw missingReference("policy", spec.policy);
+        const existing = await getGrant(c, spec.name);
+        checkPreconditions("grant", spec.name, existing, pre);
+        const { fields, same } = grantFields(spec, existing);
+        if (same) return { record: existing!, created: false, changed: false };
+        if (existing) {
+          await c.query("UPDATE grants SET server = $1, policy = $2, expires_at = $3, description = $4, owner = $5, version = version + 1, updated_at = $6 WHERE name = $7", [...fields, now(), spec.name]);
+          return { record: (await getGrant(c, spec.name))!, created: false, changed: true };
+        }
+        const at = now();
+        await c.query("INSERT INTO grants (name, server, policy, expires_at, description, owner, token_hash, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)", [spec.name, ...fields, newTokenHash, at]);
+        return { record: (await getGrant(c, spec.name))!, created: true, changed: true };
+      });
+    },
+    rotateGrant(name, tokenHash, pre) {
+      return write({ kind: "grant", name }, async (c) => {
+        const existing = await getGrant(c, name);
+        checkPreconditions("grant", name, existing, pre);
+        if (!existing) return undefined;
+        await c.query("UPDATE grants SET token_hash = $1, version = version + 1, updated_at = $2 WHERE name = $3", [tokenHash, now(), name]);
+        return getGrant(c, name);
+      });
+    },
+    deleteGrant: (name, pre) => remove("grants", "grant", name, pre),
+    listGrants: (limit, after = "") => list("grants", limit, after, grantFromRow),
+
+    getWebhook: (name) => getWebhook(db.pool, name),
+    putWebhook(spec, pre) {
+      return write({ kind: "webhook", name: spec.name }, async (c): Promise<WriteResult<WebhookRecord>> => {
+        const existing = await getWebhook(c, spec.name);
+        checkPreconditions("webhook", spec.name, existing, pre);
+        const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+        const digest = sealer.digest(spec.secret);
+        const description = spec.description ?? null;
+        if (existing) {
+          const same = existing.url === spec.url && jsonEqual(existing.events, spec.events) && existing.secretDigest === digest && existing.description === description && existing.owner === owner;
+          if (same) return { record: existing, created: false, changed: false };
+          await c.query("UPDATE webhooks SET url = $1, events = $2, secret = $3, secret_digest = $4, description = $5, owner = $6, version = version + 1, updated_at = $7 WHERE name = $8", [
+            spec.url, JSON.stringify(spec.events), sealer.seal(spec.secret), digest, description, owner, now(), spec.name,
+          ]);
+          return { record: (await getWebhook(c, spec.name))!, created: false, changed: true };
+        }
+        const at = now();
+        await c.query("INSERT INTO webhooks (name, url, events, secret, secret_digest, description, owner, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)", [
+          spec.name, spec.url, JSON.stringify(spec.events), sealer.seal(spec.secret), digest, description, owner, at,
+        ]);
+        return { record: (await getWebhook(c, spec.name))!, created: true, changed: true };
+      });
+    },
+    deleteWebhook: (name, pre) => remove("webhooks", "webhook", name, pre),
+    listWebhooks: (limit, after = "") => list("webhooks", limit, after, (r) => webhookFromRow(r, sealer)),
+
+    async snapshot() {
+      // One REPEATABLE READ transaction: servers, policies and grants from the same instant.
+      return db.transaction(async (c) => {
+        await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        const all = async (table: Table) => (await c.query<Row>(`SELECT * FROM ${table}`)).rows;
+        return {
+          servers: (await all("servers")).map((r) => serverFromRow(r, sealer)),
+          policies: (await all("policies")).map(policyFromRow),
+          grants: (await all("grants")).map(grantFromRow),
+        };
+      });
+    },
+    async ping() {
+      await db.pool.query("SELECT 1");
+    },
+    // The pool belongs to the backend (gateway/store/backends.ts), which closes it.
+    async close() {},
+  };
+}
