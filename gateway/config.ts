@@ -21,6 +21,7 @@ const ServeConfigSchema = z.object({
   readOnlyToken: z.string().min(16, { error: "--read-only-token (TOOLGATE_READONLY_TOKEN) must be at least 16 characters" }).optional(),
   allowedOrigins: z.array(z.string().refine((o) => URL.canParse(o), { error: (i) => `--allowed-origin must be an origin like https://app.example.com, got ${JSON.stringify(i.input)}` })),
   publicUrl: z.string().refine((u) => URL.canParse(u), { error: (i) => `--public-url must be a URL, got ${JSON.stringify(i.input)}` }).optional(),
+  advertiseUrl: z.string().refine((u) => URL.canParse(u), { error: (i) => `--advertise-url must be a URL, got ${JSON.stringify(i.input)}` }).optional(),
   secretKey: z.string().optional(),
   previousSecretKeys: z.array(z.string()),
   catalogRefreshMs: z
@@ -56,6 +57,7 @@ export interface ServeFlags {
   "read-only-token"?: string;
   "allowed-origin"?: string[];
   "public-url"?: string;
+  "advertise-url"?: string;
   "max-stdio-processes"?: string;
   "catalog-refresh"?: string;
   "log-level"?: string;
@@ -75,6 +77,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
     readOnlyToken: flags["read-only-token"] ?? (env.TOOLGATE_READONLY_TOKEN || undefined),
     allowedOrigins: flags["allowed-origin"]?.length ? flags["allowed-origin"] : list(env.TOOLGATE_ALLOWED_ORIGINS),
     publicUrl: flags["public-url"] ?? (env.TOOLGATE_PUBLIC_URL || undefined),
+    advertiseUrl: flags["advertise-url"] ?? (env.TOOLGATE_ADVERTISE_URL || undefined),
     secretKey: env.TOOLGATE_SECRET_KEY || undefined,
     previousSecretKeys: list(env.TOOLGATE_SECRET_KEY_PREVIOUS),
     catalogRefreshMs: flags["catalog-refresh"] ?? env.TOOLGATE_CATALOG_REFRESH ?? "10m",

@@ -10,6 +10,8 @@ import { createProxy } from "./proxy/create-proxy.ts";
 import { createRuntimeView } from "./runtime-view.ts";
 import { createSealer, parseKey } from "./store/seal.ts";
 import { openBackends, type Backends } from "./store/backends.ts";
+import { hostname } from "node:os";
+import { newReplicaId, type ReplicaDirectory } from "./replicas.ts";
 import { createCatalog } from "./catalog/catalog.ts";
 import { createApprovals } from "./approvals/approvals.ts";
 import { createWebhookNotifier } from "./webhooks/notifier.ts";
@@ -64,7 +66,11 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     let adminUrl = "";
     const webhooks = createWebhookNotifier({ store, log, adminUrl: () => adminUrl });
     const approvals = createApprovals({ store: opened.approvals, audit, log, notify: (event, approval) => webhooks.notify(event, approval) });
-    const proxy = createProxy({ view, counters, audit, metrics, log, catalog, approvals, servingProblem: opened.servingProblem, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
+    const replicaId = newReplicaId();
+    // Registered once the proxy listens (its address is part of the registration).
+    const registered: { directory?: ReplicaDirectory } = {};
+    const replica = { id: replicaId, locate: async (id: string) => registered.directory?.locate(id) };
+    const proxy = createProxy({ replica, view, counters, audit, metrics, log, catalog, approvals, servingProblem: opened.servingProblem, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
     metrics.observe(proxy);
     const proxyServer = createServer((req, res) => {
       const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec(req.url ?? "");
@@ -77,6 +83,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     proxyServer.keepAliveTimeout = 65_000;
     await listen(proxyServer, config.listen.host, config.listen.port);
     const proxyUrl = config.publicUrl?.replace(/\/+$/, "") ?? urlOf(proxyServer);
+    registered.directory = await opened.registerReplica(replicaId, config.advertiseUrl?.replace(/\/+$/, "") ?? advertisedUrl(proxyServer));
 
     const app = createAdminApp({
       store,
@@ -114,6 +121,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
           await closedProxy;
           await new Promise((r) => adminServer.close(r));
           adminServer.closeAllConnections();
+          await registered.directory?.close();
           await opened.close();
           unlock();
         })();
@@ -135,6 +143,13 @@ function listen(server: Server, host: string, port: number): Promise<void> {
       resolve();
     });
   });
+}
+
+/** How other replicas reach this one's proxy: its listen address, or this host's name when listening on all interfaces. */
+function advertisedUrl(server: Server): string {
+  const a = server.address() as AddressInfo;
+  const wildcard = a.address === "0.0.0.0" || a.address === "::";
+  return wildcard ? `http://${hostname()}:${a.port}` : urlOf(server);
 }
 
 function urlOf(server: Server): string {

@@ -12,6 +12,9 @@ export const SERVE_USAGE = `Usage: toolgate serve [options]
   --read-only-token <token>     a token that may only read the admin API (TOOLGATE_READONLY_TOKEN)
   --allowed-origin <origin>     a browser Origin allowed to reach the proxy; repeatable (TOOLGATE_ALLOWED_ORIGINS, comma list)
   --public-url <url>            proxy base URL agents use, when behind a load balancer (TOOLGATE_PUBLIC_URL)
+  --advertise-url <url>         how other replicas reach this replica's proxy listener, to forward requests of
+                                stdio sessions it holds (TOOLGATE_ADVERTISE_URL; default: the listen address, or
+                                http://<hostname>:<port> when listening on all interfaces)
   --max-stdio-processes <n>     most stdio upstream processes at once (TOOLGATE_MAX_STDIO_PROCESSES, default 64)
   --catalog-refresh <duration>  how often the tool catalog re-reads every server's tools (TOOLGATE_CATALOG_REFRESH, default 10m; 0: off)
   --log-level <level>           fatal, error, warn, info, debug, trace, silent (TOOLGATE_LOG_LEVEL, default info)
@@ -40,6 +43,7 @@ export const serveCommand: Command = async (argv, io) => {
       "read-only-token": { type: "string" },
       "allowed-origin": { type: "string", multiple: true },
       "public-url": { type: "string" },
+      "advertise-url": { type: "string" },
       "max-stdio-processes": { type: "string" },
       "catalog-refresh": { type: "string" },
       "log-level": { type: "string" },

@@ -11,7 +11,9 @@ import type { Approvals } from "../approvals/approvals.ts";
 import { createHttpUpstream } from "./http-upstream.ts";
 import { approvalRequiredMessage, argumentKeys, denialMessage, ERROR, errorMessage, isFailedCall, isRequest, type JsonRpcMessage } from "./jsonrpc.ts";
 import { createOriginPolicy } from "./security.ts";
-import { createStdioUpstream } from "./stdio-upstream.ts";
+import { createStdioUpstream, stdioSessionOwner } from "./stdio-upstream.ts";
+import { FORWARDED_HEADER, forwardToReplica } from "./forward.ts";
+import type { ReplicaDirectory } from "../replicas.ts";
 import type { ResponseWatch, Upstream } from "./upstream.ts";
 
 export interface ProxyDeps {
@@ -22,6 +24,8 @@ export interface ProxyDeps {
   log: Logger;
   catalog: ToolCatalogView;
   approvals?: Approvals;
+  /** This replica, and how to find the replica that holds a stdio session (default: a lone gateway). */
+  replica?: Pick<ReplicaDirectory, "id" | "locate">;
   /** Why calls cannot be served safely right now (config feed or audit log down): requests get 503. */
   servingProblem?: () => string | undefined;
   /** Extra allowed Origin values; loopback origins are always allowed on loopback listeners. */
@@ -54,6 +58,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const dispatcher = new Agent({ connections: 256, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
   const stdioLimit = { active: 0, max: deps.maxStdioProcesses ?? 64 };
   const upstreams = new Map<string, { version: number; upstream: Upstream }>();
+  const replica = deps.replica ?? { id: "0", locate: async () => undefined };
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;
@@ -67,7 +72,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const upstream =
       target.transport.type === "streamable-http"
         ? createHttpUpstream(target as ServerTarget & { transport: { type: "streamable-http" } }, dispatcher, onError, onToolsChanged)
-        : createStdioUpstream(target as ServerTarget & { transport: { type: "stdio" } }, { limit: stdioLimit, idleMs: deps.stdioIdleMs ?? 600_000, log: deps.log, onError, onToolsChanged });
+        : createStdioUpstream(target as ServerTarget & { transport: { type: "stdio" } }, { replicaId: replica.id, limit: stdioLimit, idleMs: deps.stdioIdleMs ?? 600_000, log: deps.log, onError, onToolsChanged });
     upstreams.set(target.name, { version: target.version, upstream });
     return upstream;
   }
@@ -194,6 +199,19 @@ export function createProxy(deps: ProxyDeps): Proxy {
     await upstream.post(req, res, body, message, watch);
   }
 
+  /** A request of a stdio session that lives on another replica goes there. */
+  async function toOwner(req: IncomingMessage, res: ServerResponse, owner: string): Promise<void> {
+    let peer: string | undefined;
+    try {
+      peer = await replica.locate(owner);
+    } catch {
+      reject(res, 503, "Cannot find the gateway replica that holds this stdio session right now (the store is unreachable)", { "retry-after": "2" });
+      return;
+    }
+    if (peer) await forwardToReplica(req, res, peer, replica.id, dispatcher);
+    else reject(res, 404, `Session not found: it lived on gateway replica ${owner}, which is no longer running; start a new session`);
+  }
+
   return {
     async handle(req, res, serverName) {
       if (closing) {
@@ -223,6 +241,11 @@ export function createProxy(deps: ProxyDeps): Proxy {
       const started = clock();
       const startedHr = process.hrtime.bigint();
       try {
+        const owner = target.transport.type === "stdio" ? stdioSessionOwner(req.headers["mcp-session-id"]) : undefined;
+        if (owner !== undefined && owner !== replica.id && req.headers[FORWARDED_HEADER] === undefined) {
+          await toOwner(req, res, owner);
+          return;
+        }
         if (req.method === "POST") await handlePost(req, res, grant, target, started);
         else if (req.method === "GET") await upstreamFor(target).get(req, res);
         else if (req.method === "DELETE") await upstreamFor(target).delete(req, res);

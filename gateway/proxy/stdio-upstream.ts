@@ -9,7 +9,14 @@ import type { PostOutcome, ResponseWatch, Upstream } from "./upstream.ts";
 
 export const STDIO_SESSION_PREFIX = "tgs_";
 
+/** The replica that issued a stdio session id (`tgs_<replica>.<random>`), or undefined for any other id. */
+export function stdioSessionOwner(sessionId: string | string[] | undefined): string | undefined {
+  return typeof sessionId === "string" ? /^tgs_([0-9a-f]+)\./.exec(sessionId)?.[1] : undefined;
+}
+
 export interface StdioOptions {
+  /** Goes into every session id, so other replicas know where the session lives. */
+  replicaId: string;
   /** Most child processes alive at once across all stdio servers. */
   limit: { active: number; max: number };
   idleMs: number;
@@ -39,7 +46,7 @@ interface Session {
 
 /**
  * A stdio upstream: one child process per MCP session (a stdio server serves exactly one client). The
- * gateway issues the session id (`tgs_…`). Responses go back on the POST that asked; server-initiated
+ * gateway issues the session id (`tgs_<replica>.<random>`). Responses go back on the POST that asked; server-initiated
  * messages (sampling, elicitation, logging, list_changed) go on the session's GET stream, or the most
  * recent open POST stream, or wait in a bounded backlog until a stream opens.
  */
@@ -54,7 +61,7 @@ export function createStdioUpstream(target: ServerTarget & { transport: { type: 
       stdio: ["pipe", "pipe", "pipe"],
     });
     options.limit.active++;
-    const session: Session = { id: STDIO_SESSION_PREFIX + randomBytes(18).toString("base64url"), child, pending: new Map(), stream: undefined, backlog: [], idle: undefined, exited: undefined };
+    const session: Session = { id: `${STDIO_SESSION_PREFIX}${options.replicaId}.${randomBytes(18).toString("base64url")}`, child, pending: new Map(), stream: undefined, backlog: [], idle: undefined, exited: undefined };
     sessions.set(session.id, session);
     createInterface({ input: child.stdout, crlfDelay: Infinity }).on("line", (line) => onLine(session, line));
     createInterface({ input: child.stderr, crlfDelay: Infinity }).on("line", (line) => options.log.debug({ server: target.name, stderr: line.slice(0, 500) }, "upstream stderr"));

@@ -5,6 +5,8 @@ import type { Catalog } from "../catalog/catalog.ts";
 import type { CatalogStore } from "../catalog/catalog-store.ts";
 import type { CounterStore } from "../contracts.ts";
 import type { MutableRuntimeView } from "../runtime-view.ts";
+import { soloReplica, type ReplicaDirectory } from "../replicas.ts";
+import { startPgReplicaDirectory } from "./pg-replicas.ts";
 import { createAuditLog, type AuditStore } from "./audit-log.ts";
 import { startConfigFeed, type ConfigFeed } from "./config-feed.ts";
 import type { ConfigStore } from "./config-store.ts";
@@ -39,6 +41,8 @@ export interface Backends {
   audit: AuditStore;
   catalog: CatalogStore;
   approvals: ApprovalStore;
+  /** Makes this replica findable by the others (PostgreSQL) at `proxyUrl`. */
+  registerReplica(id: string, proxyUrl: string): Promise<ReplicaDirectory>;
   /** With PostgreSQL: follow other replicas' writes into `view` and `catalog`. */
   follow(view: MutableRuntimeView, catalog: Catalog): Promise<void>;
   /** Why calls cannot be served safely right now (the proxy refuses them), or undefined. */
@@ -78,6 +82,7 @@ function sqliteBackends(dataDir: string, sealer: Sealer, log: Logger, redis: Red
     audit,
     catalog: createSqliteCatalogStore(db),
     approvals: createSqliteApprovalStore(db, sealer),
+    registerReplica: async (id) => soloReplica(id),
     follow: async () => {},
     servingProblem: () => (audit.accepting() ? undefined : "the audit log cannot be written"),
     readinessProblem: () => readiness(config, redis),
@@ -105,6 +110,7 @@ async function postgresBackends(url: string, sealer: Sealer, log: Logger, redis:
     audit,
     catalog: createPgCatalogStore(db),
     approvals: createPgApprovalStore(db, sealer),
+    registerReplica: (id, proxyUrl) => startPgReplicaDirectory(db, id, proxyUrl, log),
     async follow(view, catalog) {
       feed = await startConfigFeed({ url, store: config, view, catalog, log });
     },

@@ -104,5 +104,11 @@ export function schemaSteps(dialect: keyof typeof TYPES): string[] {
      version INTEGER NOT NULL,
      created_at TEXT NOT NULL,
      updated_at TEXT NOT NULL);`,
+    // Live replicas and the address of their proxy listener, for forwarding requests of stdio sessions.
+    `CREATE TABLE replicas (
+     id TEXT PRIMARY KEY,
+     proxy_url TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     heartbeat_at TEXT NOT NULL);`,
   ];
 }

@@ -6,10 +6,12 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import pg from "pg";
 import { Agent, request } from "undici";
 import { z } from "zod";
+import { schemaSteps } from "../../gateway/store/schema.ts";
 import { serveOverHttp, startEverythingHttp, type EverythingHttp } from "../fixtures/everything-http.ts";
 import { startBalancer, type TestBalancer } from "../helpers/balancer.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
-import { connect, text } from "../helpers/mcp-client.ts";
+import { ROOT } from "../helpers/cli.ts";
+import { connect, rawPost, text } from "../helpers/mcp-client.ts";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { startRedis, type TestRedis } from "../helpers/redis.ts";
 
@@ -54,11 +56,12 @@ after(async () => {
 test("three replicas starting together on an empty database migrate it once", async () => {
   replicas = await Promise.all([0, 1, 2].map(() => startGateway({ adminToken, env: env() })));
   const migrated = replicas.map((r) => r.logs().split("\n").filter((l) => l.includes("applied a database migration")).length);
-  assert.equal(migrated.reduce((a, b) => a + b, 0), 4, `each of the 4 steps applied once; migration log lines per replica: ${migrated.join(", ")}`);
+  const steps = schemaSteps("postgres").length;
+  assert.equal(migrated.reduce((a, b) => a + b, 0), steps, `each of the ${steps} steps applied once; migration log lines per replica: ${migrated.join(", ")}`);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    assert.deepEqual((await client.query("SELECT version FROM schema_migrations ORDER BY version")).rows, [1, 2, 3, 4].map((version) => ({ version })));
+    assert.deepEqual((await client.query("SELECT version FROM schema_migrations ORDER BY version")).rows, Array.from({ length: steps }, (_, i) => ({ version: i + 1 })));
   } finally {
     await client.end();
   }
@@ -68,12 +71,13 @@ test("three replicas starting together on an empty database migrate it once", as
   const admin = replicas[0]!.admin;
   await admin.put("servers", "echo", { transport: { type: "streamable-http", url: echo.url } });
   await admin.put("servers", "everything", { transport: { type: "streamable-http", url: everything.url } });
+  await admin.put("servers", "everything-stdio", { transport: { type: "stdio", command: process.execPath, args: ["node_modules/@modelcontextprotocol/server-everything/dist/index.js", "stdio"], cwd: ROOT } });
   const limited = (max: number, scope: string) => ({ version: "1", default: "deny", tools: { echo: { limits: [{ counter: "calls", window: "day", max, scope }] } } });
   await admin.put("policies", "thousand", { document: limited(1000, "grant") });
   await admin.put("policies", "roomy", { document: limited(1_000_000, "grant") });
   await admin.put("policies", "open", { document: { version: "1", default: "allow" } });
   await admin.put("policies", "everything", { document: { version: "1", default: "allow" } });
-  for (const [grant, server, policy] of [["steady", "echo", "thousand"], ["killed", "echo", "thousand"], ["roomy", "echo", "roomy"], ["edited", "echo", "open"], ["session", "everything", "everything"]]) {
+  for (const [grant, server, policy] of [["steady", "echo", "thousand"], ["killed", "echo", "thousand"], ["roomy", "echo", "roomy"], ["edited", "echo", "open"], ["session", "everything", "everything"], ["stdio", "everything-stdio", "everything"]]) {
     tokens[grant!] = (await admin.put<{ token: string }>("grants", grant!, { server, policy })).value.token;
   }
 });
@@ -195,6 +199,27 @@ test("one MCP session whose requests alternate replicas works end to end, stream
   });
   await after.body.dump();
   assert.equal(after.statusCode, 404);
+});
+
+test("a stdio session lives on one replica; its requests arriving at the others are forwarded there", async () => {
+  const before = balancer.counts();
+  const client = await connect(balancer.url, "everything-stdio", tokens.stdio!);
+  const progress: number[] = [];
+  for (let i = 0; i < 6; i++) assert.equal(text(await client.callTool({ name: "echo", arguments: { message: String(i) } })), `Echo: ${i}`);
+  await client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }, undefined, { onprogress: (p) => void progress.push(p.progress) });
+  assert.deepEqual(progress, [1, 2, 3]);
+  const used = balancer.counts().map((n, i) => n - before[i]!);
+  assert.ok(used.every((n) => n > 0), `every replica received part of the session: ${used.join(", ")}`);
+  const transport = client.transport as StreamableHTTPClientTransport;
+  const sessionId = transport.sessionId!;
+  assert.match(sessionId, /^tgs_[0-9a-f]+\./);
+  await transport.terminateSession();
+  await client.close();
+  const headers = { authorization: `Bearer ${tokens.stdio}`, "mcp-session-id": sessionId };
+  for (const replica of replicas) assert.equal((await rawPost(`${replica.proxyUrl}/mcp/everything-stdio`, { jsonrpc: "2.0", id: 1, method: "tools/list" }, headers)).status, 404, "the session ended everywhere");
+  const orphan = await rawPost(`${balancer.url}/mcp/everything-stdio`, { jsonrpc: "2.0", id: 1, method: "tools/list" }, { ...headers, "mcp-session-id": "tgs_0123456789.gone" });
+  assert.equal(orphan.status, 404);
+  assert.match(orphan.body, /Session not found: it lived on gateway replica 0123456789, which is no longer running; start a new session/);
 });
 
 test("Redis stopped: calls with limits are denied as fail closed and /readyz says why; both recover when it returns", async () => {
