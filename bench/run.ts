@@ -1,8 +1,8 @@
 // `npm run bench`: every scenario, direct and through the gateway in the same run, with ratios. Writes
 // bench/results/<date>.json and bench/results/latest.md (the table docs/benchmarks.md shows).
 // Tuning: DURATION_MS (per repetition, default 3000), WARMUP_MS (1000), REPS (3), SKIP_PULUMI=1, INTERCEPT_BIN,
-// SKIP_CONTEXTFORGE=1, CONTEXTFORGE_VENV.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+// SKIP_CONTEXTFORGE=1, CONTEXTFORGE_VENV, SKIP_SCALE=1 (the replicas section).
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
@@ -11,26 +11,15 @@ import { stringify as toYaml } from "yaml";
 import { ROOT } from "../tests/helpers/cli.ts";
 import { startGateway, type TestGateway } from "../tests/helpers/gateway.ts";
 import { formatDecideTable, largePolicy, runDecideBench, type DecideResult } from "./decide.ts";
-import { openSessions, runLoad, type LoadResult, type McpSession, type Target } from "./lib/load.ts";
+import { openSessions, type Target } from "./lib/load.ts";
+import { startProcess, startUpstream } from "./lib/processes.ts";
+import { DURATION_MS, ECHO_ARGS, fmt, loadTable, measure, REPS, WARMUP_MS, type Row } from "./lib/measure.ts";
 import { runPulumiScale, type PulumiScaleResult } from "./pulumi-scale.ts";
+import { formatScaleOut, runScaleOutBench, type ScaleOutResult } from "./scale-out.ts";
 import { installContextForge, startContextForge } from "./lib/contextforge.ts";
 
-const DURATION_MS = Number(process.env.DURATION_MS ?? 3000);
-const WARMUP_MS = Number(process.env.WARMUP_MS ?? 1000);
-const REPS = Number(process.env.REPS ?? 3);
 const CONCURRENCY = [1, 16, 64];
 const RATES = [200, 1000];
-const ECHO_ARGS = { message: "hello from the benchmark" };
-
-interface Row {
-  scenario: string;
-  target: string;
-  concurrency: number | null;
-  rate: number | null;
-  /** Median over repetitions of each figure; `spread` is the min–max of p50 and of calls/s over repetitions. */
-  result: LoadResult;
-  spread: { p50Ms: [number, number]; callsPerSec: [number, number] };
-}
 
 interface Peer {
   name: string;
@@ -39,32 +28,6 @@ interface Peer {
   tool?: string;
   stop?: () => void;
   unavailable?: string;
-}
-
-// ---- processes
-
-function startProcess(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`${command} did not start in 20s:\n${output}`)), 20_000);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const match = ready.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, match });
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${command} exited with ${code}:\n${output}`)));
-  });
-}
-
-async function startUpstream(kind: "echo" | "everything"): Promise<{ url: string; child: ChildProcess }> {
-  const { child, match } = await startProcess(process.execPath, [join(ROOT, "bench", "lib", "upstream-process.ts"), kind], /\{"url":"([^"]+)"\}/);
-  return { url: match[1]!, child };
 }
 
 /** PolicyLayer's Intercept: INTERCEPT_BIN, an `intercept` on PATH, or `go install github.com/policylayer/intercept@latest`. */
@@ -99,33 +62,6 @@ function rssMb(pid: number): number {
 }
 
 // ---- scenarios
-
-async function measure(scenario: string, target: string, to: Target, options: { concurrency?: number; rate?: number; tool?: string; args?: Record<string, unknown> }): Promise<Row> {
-  const sessions: McpSession[] = await openSessions(to, options.concurrency ?? 16);
-  const runs: LoadResult[] = [];
-  try {
-    for (let i = 0; i < REPS; i++) {
-      runs.push(await runLoad({ sessions, tool: options.tool ?? "echo", args: options.args ?? ECHO_ARGS, warmupMs: WARMUP_MS, durationMs: DURATION_MS, rate: options.rate }));
-    }
-  } finally {
-    await Promise.all(sessions.map((s) => s.close()));
-  }
-  const median = (f: (r: LoadResult) => number) => [...runs].map(f).sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
-  const range = (f: (r: LoadResult) => number): [number, number] => [Math.min(...runs.map(f)), Math.max(...runs.map(f))];
-  const result: LoadResult = {
-    calls: median((r) => r.calls),
-    errors: runs.reduce((n, r) => n + r.errors, 0),
-    seconds: runs[0]!.seconds,
-    callsPerSec: median((r) => r.callsPerSec),
-    p50Ms: median((r) => r.p50Ms),
-    p99Ms: median((r) => r.p99Ms),
-    p999Ms: median((r) => r.p999Ms),
-    ...(runs.find((r) => r.firstError) ? { firstError: runs.find((r) => r.firstError)!.firstError } : {}),
-  };
-  const row: Row = { scenario, target, concurrency: options.rate ? null : (options.concurrency ?? 16), rate: options.rate ?? null, result, spread: { p50Ms: range((r) => r.p50Ms), callsPerSec: range((r) => r.callsPerSec) } };
-  process.stderr.write(`  ${scenario} | ${target} | ${row.concurrency ?? `${row.rate}/s`} | p50 ${result.p50Ms.toFixed(3)} ms | p99 ${result.p99Ms.toFixed(3)} ms | ${result.callsPerSec.toFixed(0)}/s | errors ${result.errors}\n`);
-  return row;
-}
 
 /** The 500-tool policy of the decide() benchmark, plus rules and two limits on the called tool. */
 function largeEchoPolicy() {
@@ -188,25 +124,6 @@ async function rssAtSessions(upstreamUrl: string, count: number, nodeOptions: st
 /** Node's default heap sizing, and a memory-capped profile for small deployments (docs/benchmarks.md). */
 const MEMORY_PROFILES = ["", "--max-semi-space-size=2 --max-old-space-size=128"];
 
-// ---- report
-
-function fmt(n: number, digits = 3): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : "–";
-}
-
-function loadTable(rows: Row[]): string {
-  const direct = (r: Row) => rows.find((d) => d.scenario === r.scenario && d.target === "direct" && d.concurrency === r.concurrency && d.rate === r.rate);
-  const lines = ["| scenario | path | load | p50 ms | p99 ms | p99.9 ms | calls/s | added p50 ms | added p99 ms | throughput vs direct | errors |", "|---|---|---|---|---|---|---|---|---|---|---|"];
-  for (const r of rows) {
-    const d = direct(r);
-    const isDirect = r.target === "direct";
-    lines.push(
-      `| ${r.scenario} | ${r.target} | ${r.concurrency !== null ? `c=${r.concurrency}` : `${r.rate}/s offered`} | ${fmt(r.result.p50Ms)} | ${fmt(r.result.p99Ms)} | ${fmt(r.result.p999Ms)} | ${fmt(r.result.callsPerSec, 0)} | ${!isDirect && d ? fmt(r.result.p50Ms - d.result.p50Ms) : ""} | ${!isDirect && d ? fmt(r.result.p99Ms - d.result.p99Ms) : ""} | ${!isDirect && d && r.concurrency !== null ? `${((100 * r.result.callsPerSec) / d.result.callsPerSec).toFixed(0)}%` : ""} | ${r.result.errors}${r.result.firstError ? ` (${r.result.firstError.slice(0, 60)})` : ""} |`,
-    );
-  }
-  return lines.join("\n");
-}
-
 async function main(): Promise<void> {
   const machine = { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, os: `${os.type()} ${os.release()}`, commit: execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() };
   process.stderr.write(`toolgate benchmark on ${machine.cpu} (${machine.cores} cores), ${REPS} x ${DURATION_MS} ms per point after ${WARMUP_MS} ms warm-up\n`);
@@ -223,6 +140,7 @@ async function main(): Promise<void> {
   let admin: Awaited<ReturnType<typeof adminWriteThroughput>> | undefined;
   const rss: Awaited<ReturnType<typeof rssAtSessions>>[] = [];
   let loadedRssMb: number | undefined;
+  let scale: ScaleOutResult | undefined;
   try {
     await gw.admin.put("servers", "echo", { transport: { type: "streamable-http", url: echo.url } });
     await gw.admin.put("servers", "everything", { transport: { type: "streamable-http", url: everything.url } });
@@ -269,6 +187,10 @@ async function main(): Promise<void> {
     admin = await adminWriteThroughput(gw);
     loadedRssMb = rssMb(gw.child.pid!);
     for (const profile of MEMORY_PROFILES) rss.push(await rssAtSessions(echo.url, 1000, profile));
+    if (!process.env.SKIP_SCALE) {
+      process.stderr.write("replicas: PostgreSQL + Redis vs SQLite\n");
+      scale = await runScaleOutBench(echo.url);
+    }
   } finally {
     for (const peer of peers) peer.stop?.();
     await gw.stop();
@@ -304,6 +226,10 @@ async function main(): Promise<void> {
     `| RSS after all load scenarios above (Node defaults) | ${loadedRssMb !== undefined ? fmt(loadedRssMb, 0) : "–"} MB |`,
     `| admin API writes (PUT policy, 16 concurrent) | ${admin ? `${fmt(admin.writesPerSec, 0)}/s, p50 ${fmt(admin.p50Ms, 2)} ms, p99 ${fmt(admin.p99Ms, 2)} ms` : "–"} |`,
     "",
+    "### Replicas",
+    "",
+    scale ? formatScaleOut(scale) : "Not run (SKIP_SCALE=1).",
+    "",
     "### decide()",
     "",
     formatDecideTable(decide),
@@ -316,7 +242,7 @@ async function main(): Promise<void> {
 
   const dir = join(ROOT, "bench", "results");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${date.slice(0, 10)}.json`), JSON.stringify({ date, machine, settings: { DURATION_MS, WARMUP_MS, REPS }, rows, peers: peers.map(({ name, unavailable }) => ({ name, unavailable })), admin, rss, decide, pulumi }, null, 2) + "\n");
+  writeFileSync(join(dir, `${date.slice(0, 10)}.json`), JSON.stringify({ date, machine, settings: { DURATION_MS, WARMUP_MS, REPS }, rows, peers: peers.map(({ name, unavailable }) => ({ name, unavailable })), admin, rss, scale, decide, pulumi }, null, 2) + "\n");
   writeFileSync(join(dir, "latest.md"), report);
   process.stdout.write(report);
 }
