@@ -21,7 +21,8 @@ export function lockDataDir(dir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const pid = Number(readFileSync(path, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+      // Our own pid in the file is a lock left by an earlier life of this container or host (pids are reused).
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
         throw new ToolgateError("config", `the data directory ${dir} is in use by another gateway (pid ${pid}); stop it or use another --data-dir`);
       }
       rmSync(path, { force: true });

@@ -9,7 +9,10 @@ export interface OriginPolicy {
   check(req: IncomingMessage): string | undefined;
 }
 
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+/** localhost, ::1 and any 127.0.0.0/8 address: names a DNS-rebinding attacker cannot point at us. */
+function isLoopbackHost(name: string): boolean {
+  return name === "localhost" || name === "[::1]" || name === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
 
 export function createOriginPolicy(allowedOrigins: readonly string[]): OriginPolicy {
   const origins = new Set(allowedOrigins.map(normalizeOrigin).filter((o): o is string => o !== undefined));
@@ -18,7 +21,7 @@ export function createOriginPolicy(allowedOrigins: readonly string[]): OriginPol
     check(req) {
       const loopbackListener = isLoopback(req.socket.localAddress);
       const host = (req.headers.host ?? "").toLowerCase();
-      if (loopbackListener && !LOOPBACK_HOSTS.has(hostname(host)) && !hosts.has(host)) {
+      if (loopbackListener && !isLoopbackHost(hostname(host)) && !hosts.has(host)) {
         return `Host "${host}" is not allowed on a loopback listener (DNS rebinding protection)`;
       }
       const origin = req.headers.origin;
@@ -26,7 +29,7 @@ export function createOriginPolicy(allowedOrigins: readonly string[]): OriginPol
       const normal = normalizeOrigin(origin);
       if (normal === undefined) return `Origin "${origin}" is not a valid origin`;
       if (origins.has(normal)) return undefined;
-      if (loopbackListener && LOOPBACK_HOSTS.has(new URL(normal).hostname.toLowerCase())) return undefined;
+      if (loopbackListener && isLoopbackHost(new URL(normal).hostname.toLowerCase())) return undefined;
       return `Origin "${origin}" is not allowed (configure --allowed-origin)`;
     },
   };

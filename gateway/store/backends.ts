@@ -55,8 +55,9 @@ export interface Backends {
 export async function openBackends(config: BackendConfig, sealer: Sealer, log: Logger): Promise<Backends> {
   const redis = config.redisUrl ? await openRedisCounters(config.redisUrl, log) : undefined;
   try {
-    const backends = config.databaseUrl ? await postgresBackends(config.databaseUrl, sealer, log, redis) : sqliteBackends(config.dataDir, sealer, log, redis);
-    if (config.limitsFailOpen) backends.counters = failOpen(backends.counters, log);
+    const failOpen = config.limitsFailOpen;
+    const backends = config.databaseUrl ? await postgresBackends(config.databaseUrl, sealer, log, redis, failOpen) : sqliteBackends(config.dataDir, sealer, log, redis, failOpen);
+    if (failOpen) backends.counters = limitsFailOpen(backends.counters, log);
     return backends;
   } catch (error) {
     await redis?.close();
@@ -68,7 +69,8 @@ function auditErrors(log: Logger) {
   return { onError: (err: unknown) => log.error({ err: { message: (err as Error).message } }, "audit rows cannot be written; they are kept and retried") };
 }
 
-function sqliteBackends(dataDir: string, sealer: Sealer, log: Logger, redis: RedisCounters | undefined): Backends {
+// With limits failing open, an unreachable Redis does not make a replica unready: calls still pass.
+function sqliteBackends(dataDir: string, sealer: Sealer, log: Logger, redis: RedisCounters | undefined, failOpen: boolean): Backends {
   const db = openDatabase(join(dataDir, "toolgate.db"));
   const sqliteCounters = createSqliteCounterStore(db);
   const sweeper = setInterval(() => sqliteCounters.sweep(), 60_000);
@@ -85,7 +87,7 @@ function sqliteBackends(dataDir: string, sealer: Sealer, log: Logger, redis: Red
     registerReplica: async (id) => soloReplica(id),
     follow: async () => {},
     servingProblem: () => (audit.accepting() ? undefined : "the audit log cannot be written"),
-    readinessProblem: () => readiness(config, redis),
+    readinessProblem: () => readiness(config, failOpen ? undefined : redis),
     async close() {
       clearInterval(sweeper);
       await audit.close();
@@ -95,7 +97,7 @@ function sqliteBackends(dataDir: string, sealer: Sealer, log: Logger, redis: Red
   };
 }
 
-async function postgresBackends(url: string, sealer: Sealer, log: Logger, redis: RedisCounters | undefined): Promise<Backends> {
+async function postgresBackends(url: string, sealer: Sealer, log: Logger, redis: RedisCounters | undefined, failOpen: boolean): Promise<Backends> {
   const db: Postgres = await openPostgres(url, log);
   const pgCounters = createPgCounterStore(db);
   const sweeper = setInterval(() => void pgCounters.sweep().catch(() => {}), 60_000);
@@ -115,7 +117,7 @@ async function postgresBackends(url: string, sealer: Sealer, log: Logger, redis:
       feed = await startConfigFeed({ url, store: config, view, catalog, log });
     },
     servingProblem: () => feed?.problem() ?? (audit.accepting() ? undefined : "the audit log cannot be written"),
-    readinessProblem: () => readiness(config, redis),
+    readinessProblem: () => readiness(config, failOpen ? undefined : redis),
     async close() {
       clearInterval(sweeper);
       await feed?.close();
@@ -139,7 +141,7 @@ async function readiness(config: ConfigStore, redis: RedisCounters | undefined):
 }
 
 /** Opt-in: while the counter store is unreachable, calls pass without limits (logged once per outage). */
-function failOpen(inner: CounterStore, log: Logger): CounterStore {
+function limitsFailOpen(inner: CounterStore, log: Logger): CounterStore {
   let warned = false;
   return {
     async reserve(reservations) {

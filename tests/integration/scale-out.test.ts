@@ -225,8 +225,13 @@ test("a stdio session lives on one replica; its requests arriving at the others 
 test("Redis stopped: calls with limits are denied as fail closed and /readyz says why; both recover when it returns", async () => {
   const session = await openSession(balancer.url, tokens.roomy!);
   assert.equal((await callEcho(balancer.url, tokens.roomy!, session)).outcome, "allowed");
+  // A deployment that opted in to limits failing open, on the same database and Redis.
+  const lenient = await startGateway({ adminToken, env: { ...env(), TOOLGATE_LIMITS_FAIL_OPEN: "true" } });
   await redis.pause();
   try {
+    const passed = await callEcho(lenient.proxyUrl, tokens.roomy!, session);
+    assert.equal(passed.outcome, "allowed", `limits fail open on the opted-in replica: ${passed.text}`);
+    assert.equal((await fetch(`${lenient.adminUrl}/readyz`)).status, 200, "and it stays ready");
     for (let i = 0; i < 3; i++) {
       const r = await callEcho(balancer.url, tokens.roomy!, session);
       assert.equal(r.outcome, "denied", r.text);
@@ -239,6 +244,7 @@ test("Redis stopped: calls with limits are denied as fail closed and /readyz say
     }
   } finally {
     await redis.resume();
+    await lenient.stop();
   }
   const deadline = Date.now() + 15_000;
   for (const replica of replicas) {
