@@ -54,6 +54,8 @@ export async function startContextForge(upstreamUrl: string): Promise<ContextFor
     MCPGATEWAY_UI_ENABLED: "false",
     MCPGATEWAY_ADMIN_API_ENABLED: "true",
     SSRF_PROTECTION_ENABLED: "false",
+    // Its default per-user limit (100 MCP requests a minute, then a 15-minute lockout) would be measured instead of the gateway.
+    RATE_LIMITING_ENABLED: "false",
     LOG_LEVEL: "ERROR",
   };
   const child: ChildProcess = spawn(join(VENV, "bin", "mcpgateway"), ["--host", "127.0.0.1", "--port", String(port)], { cwd: dir, env, stdio: "ignore" });

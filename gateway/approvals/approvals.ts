@@ -40,6 +40,11 @@ export type Admission =
 export interface Approvals {
   admit(call: CallToApprove): Promise<Admission>;
   restore(id: string): Promise<void>;
+  /**
+   * Waits until approval `id` is decided (on any replica), `until` (epoch ms) passes or `signal` aborts, and
+   * returns it as it then is. Decisions made here wake the waiter at once; others are seen within a second.
+   */
+  waitForDecision(id: string, until: number, signal: AbortSignal): Promise<ApprovalRecord | undefined>;
   decide(id: string, to: "approved" | "denied", by: string, reason: string | null): Promise<ApprovalRecord>;
   get(id: string): Promise<ApprovalRecord | undefined>;
   list(query: ApprovalQuery): Promise<ApprovalRecord[]>;
@@ -63,6 +68,8 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
   const iso = (ms: number) => new Date(ms).toISOString();
   /** Identical calls in this process are admitted one at a time, so one pending approval is created, not two. */
   const inFlight = new Map<string, Promise<unknown>>();
+  /** Held requests waiting on an approval id, woken when it is decided in this process. */
+  const waiters = new Map<string, Set<() => void>>();
   const timer = setInterval(() => void approvals.sweep(), deps.sweepMs ?? 5000);
   timer.unref();
 
@@ -127,6 +134,27 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
 
     restore: (id) => deps.store.restore(id),
 
+    async waitForDecision(id, until, signal) {
+      for (;;) {
+        const current = await deps.store.get(id);
+        if (!current || current.status !== "pending" || clock() >= until || signal.aborted) return current;
+        await new Promise<void>((resolve) => {
+          const set = waiters.get(id) ?? new Set();
+          waiters.set(id, set);
+          const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener("abort", done);
+            set.delete(done);
+            if (set.size === 0 && waiters.get(id) === set) waiters.delete(id);
+            resolve();
+          };
+          const timer = setTimeout(done, Math.max(0, Math.min(1_000, until - clock())));
+          signal.addEventListener("abort", done);
+          set.add(done);
+        });
+      }
+    },
+
     async decide(id, to, by, reason) {
       const current = await deps.store.get(id);
       if (!current) throw new ToolgateError("not_found", `approval "${id}" does not exist`);
@@ -138,6 +166,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
         throw new ToolgateError("conflict", `approval "${id}" is ${latest.status}${latest.decidedBy ? ` (by ${latest.decidedBy})` : ""}; only a pending approval can be ${to}`);
       }
       const decided = (await deps.store.get(id))!;
+      for (const wake of [...(waiters.get(id) ?? [])]) wake();
       event(to === "approved" ? "approval.approved" : "approval.denied", decided, `${id} ${to} by ${by}${reason ? `: ${reason}` : ""}`);
       return decided;
     },

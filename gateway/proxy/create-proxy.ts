@@ -8,6 +8,8 @@ import { mediaType } from "../http/media-type.ts";
 import { BodyTooLargeError, readBody } from "../http/read-body.ts";
 import { gateToolCall } from "./enforce.ts";
 import type { Approvals } from "../approvals/approvals.ts";
+import type { ApprovalRecord } from "../approvals/approval-store.ts";
+import { EventStreamResponse } from "./event-stream-response.ts";
 import { createHttpUpstream } from "./http-upstream.ts";
 import { approvalRequiredMessage, argumentKeys, denialMessage, ERROR, errorMessage, isFailedCall, isRequest, type JsonRpcMessage } from "./jsonrpc.ts";
 import { createOriginPolicy } from "./security.ts";
@@ -33,6 +35,8 @@ export interface ProxyDeps {
   maxStdioProcesses?: number;
   stdioIdleMs?: number;
   maxBodyBytes?: number;
+  /** How often a held call (approval hold mode) gets a progress notification (default 10 s). */
+  holdProgressMs?: number;
   /** How long close() waits for in-flight calls before cutting them off (default 10 s). */
   drainMs?: number;
   clock?: () => number;
@@ -141,7 +145,21 @@ export function createProxy(deps: ProxyDeps): Proxy {
       const tool = message.params?.name;
       const args = message.params?.arguments;
       const known = typeof tool === "string" ? deps.catalog.lookup(target.name, tool) : undefined;
-      const gate = await gateToolCall(grant, target.name, policy, tool, args, deps.counters, clock(), known, deps.approvals);
+      let gate = await gateToolCall(grant, target.name, policy, tool, args, deps.counters, clock(), known, deps.approvals);
+      /** Where the answer goes: the response itself, or the event stream a held call opened for progress. */
+      let writer: ServerResponse = res;
+      while (!gate.allowed && gate.pending?.mode === "hold") {
+        const held = await holdForDecision(req, res, message, gate.pending.approval);
+        if (held.writer) writer = held.writer;
+        if (held.gone) return; // The agent went away; the approval stays for a retry.
+        if (held.approval && (held.approval.status === "pending" || held.approval.status === "expired")) {
+          const a = held.approval;
+          gate = { allowed: false, policy: gate.policy, decision: { effect: "deny", rule: gate.decision.rule, message: `Approval ${a.id} expired at ${a.expiresAt}: nobody decided in time`, reservations: [] } };
+          break;
+        }
+        // Approved (this call consumes it) or denied (this call is told why); a new request if another took it.
+        gate = await gateToolCall(grant, target.name, policy, tool, args, deps.counters, clock(), known, deps.approvals);
+      }
       const audit = (decision: "allow" | "deny", rule: string, text: string, upstreamStatus: number | null) =>
         deps.audit.write({
           time: new Date(started).toISOString(),
@@ -164,13 +182,13 @@ export function createProxy(deps: ProxyDeps): Proxy {
         const out = pending
           ? approvalRequiredMessage(message.id, gate.decision.message, gate.pending!.shape, { approvalId: pending.id, status: pending.status, expiresAt: pending.expiresAt })
           : denialMessage(message.id, gate.decision.message);
-        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(out) }).end(out);
+        writer.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(out) }).end(out);
         deps.metrics.decision("deny", gate.decision.rule, target.name);
         audit("deny", gate.decision.rule, gate.decision.message, null);
         return;
       }
       deps.metrics.decision("allow", "", target.name);
-      const outcome = await upstream.post(req, res, body, message, { id: message.id! });
+      const outcome = await upstream.post(req, writer, body, message, { id: message.id! });
       const failed = outcome.failure !== undefined || (outcome.response !== undefined && isFailedCall(outcome.response));
       if (failed && gate.reservations.length > 0) {
         // A release that cannot reach the counter store leaves the slot taken: stricter, never looser.
@@ -197,6 +215,42 @@ export function createProxy(deps: ProxyDeps): Proxy {
       };
     }
     await upstream.post(req, res, body, message, watch);
+  }
+
+  /**
+   * Keeps a call that needs approval (hold mode) open until a person decides or the approval expires. With a
+   * progress token, the answer becomes an event stream that carries progress notifications meanwhile.
+   */
+  async function holdForDecision(req: IncomingMessage, res: ServerResponse, message: JsonRpcMessage, approval: ApprovalRecord): Promise<{ gone: boolean; writer?: ServerResponse; approval?: ApprovalRecord }> {
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableEnded) abort.abort();
+    };
+    res.once("close", onClose);
+    const token = message.params?._meta?.progressToken;
+    let writer: ServerResponse | undefined;
+    let ticker: NodeJS.Timeout | undefined;
+    if ((typeof token === "string" || typeof token === "number") && /text\/event-stream/.test(req.headers.accept ?? "")) {
+      if (!res.headersSent) {
+        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+        res.flushHeaders();
+      }
+      writer = new EventStreamResponse(res) as unknown as ServerResponse;
+      let progress = 0;
+      const tell = () => {
+        const note = { jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: token, progress: ++progress, message: `Waiting for a person to approve ${approval.id} (until ${approval.expiresAt})` } };
+        res.write(`event: message\ndata: ${JSON.stringify(note)}\n\n`);
+      };
+      tell();
+      ticker = setInterval(tell, deps.holdProgressMs ?? 10_000);
+    }
+    try {
+      const decided = await deps.approvals!.waitForDecision(approval.id, Date.parse(approval.expiresAt), abort.signal);
+      return { gone: abort.signal.aborted, ...(writer ? { writer } : {}), ...(decided ? { approval: decided } : {}) };
+    } finally {
+      clearInterval(ticker);
+      res.off("close", onClose);
+    }
   }
 
   /** A request of a stdio session that lives on another replica goes there. */

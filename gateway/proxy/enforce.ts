@@ -5,7 +5,7 @@ import type { Approvals } from "../approvals/approvals.ts";
 
 export type Gate =
   | { allowed: true; reservations: readonly Reservation[]; policy: ActivePolicy; approval?: ApprovalRecord }
-  | { allowed: false; decision: Decision; policy: ActivePolicy | undefined; pending?: { approval: ApprovalRecord; shape: "result" | "jsonrpc" } };
+  | { allowed: false; decision: Decision; policy: ActivePolicy | undefined; pending?: { approval: ApprovalRecord; shape: "result" | "jsonrpc"; mode: "retry" | "hold" } };
 
 /**
  * Decides one tools/call and takes its counter reservations (all-or-nothing). Fails closed: a missing
@@ -43,7 +43,7 @@ export async function gateToolCall(
     if (admission.kind === "pending") {
       const a = admission.approval;
       const message = `${decision.message}. Approval ${a.id} is pending until ${a.expiresAt}. Ask an approver to approve it, then retry exactly the same call (same tool and arguments): it will pass once.`;
-      return { allowed: false, policy, decision: { ...decision, message }, pending: { approval: a, shape: decision.approval.error } };
+      return { allowed: false, policy, decision: { ...decision, message }, pending: { approval: a, shape: decision.approval.error, mode: decision.approval.mode } };
     }
     if (admission.kind === "denied") {
       const a = admission.approval;

@@ -39,6 +39,8 @@ export interface Reservation {
 export interface ApprovalRequirement {
   timeoutMs: number;
   error: "result" | "jsonrpc";
+  /** "hold": the gateway keeps the request open until a person decides; "retry": the agent retries. */
+  mode: "retry" | "hold";
   /** What the approval is about, for approvers: the condition that held, or "every call". */
   reason: string;
 }
@@ -93,7 +95,7 @@ interface CompiledLimit extends Limit {
 interface ToolPlan {
   require: CompiledRule[];
   denyIf: CompiledRule[];
-  approval?: { rule: string; when: CompiledRule[]; timeoutMs: number; error: "result" | "jsonrpc" };
+  approval?: { rule: string; when: CompiledRule[]; timeoutMs: number; error: "result" | "jsonrpc"; mode: "retry" | "hold" };
   limits: CompiledLimit[];
   /** False when a `deny_if` always holds or a `require` never can. */
   allowable: boolean;
@@ -136,6 +138,7 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
       when: (rules.approval.when ?? []).map((p, i) => compileRule(tool, "deny_if", p, i)),
       timeoutMs: windowLength(rules.approval.timeout ?? "30m")!,
       error: rules.approval.error ?? "result",
+      mode: rules.approval.mode ?? "retry",
     };
     const allowable =
       !(rules.deny_if ?? []).some((p) => "conditions" in p && p.conditions.length === 0) &&
@@ -147,7 +150,7 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
   for (const [category, rule] of Object.entries(document.risk ?? {}) as [RiskCategory, RiskRule | undefined][]) {
     if (rule === undefined) continue;
     if (rule === "approval") {
-      const approval = { rule: riskRuleId(category), when: [], timeoutMs: windowLength("30m")!, error: "result" as const };
+      const approval = { rule: riskRuleId(category), when: [], timeoutMs: windowLength("30m")!, error: "result" as const, mode: "retry" as const };
       riskRules.set(category, { action: "allow", plan: { ...unlistedPlan, approval } });
     } else if (typeof rule === "string") riskRules.set(category, { action: rule, plan: unlistedPlan });
     else riskRules.set(category, { action: "allow", plan: { require: [], denyIf: [], limits: rule.limits.map((l) => compileLimit(l, riskLimitRuleId(category, l.counter), `risk/${category}`)), allowable: true } });
@@ -203,8 +206,9 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
     if (p.approval) {
       const held = p.approval.when.length === 0 ? undefined : p.approval.when.find((r) => r.test(args));
       if (p.approval.when.length === 0 || held) {
-        needsApproval = { timeoutMs: p.approval.timeoutMs, error: p.approval.error, reason: held ? held.detail : "every call" };
-        trace?.push({ rule: p.approval.rule, outcome: "approval", detail: `a person must approve this call (${needsApproval.reason}; waits up to ${p.approval.timeoutMs / 1000} s)` });
+        needsApproval = { timeoutMs: p.approval.timeoutMs, error: p.approval.error, mode: p.approval.mode, reason: held ? held.detail : "every call" };
+        const waits = p.approval.mode === "hold" ? "the request is held open" : "the agent retries once approved";
+        trace?.push({ rule: p.approval.rule, outcome: "approval", detail: `a person must approve this call (${needsApproval.reason}; ${waits}; waits up to ${p.approval.timeoutMs / 1000} s)` });
       } else trace?.push({ rule: p.approval.rule, outcome: "pass", detail: `no approval needed: ${p.approval.when.map((r) => r.detail).join(" or ")} does not hold` });
     }
     const count = p.limits.length + allTools.length;

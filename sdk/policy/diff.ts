@@ -115,6 +115,7 @@ function diffApproval(tool: string, path: string, a: ToolRules["approval"], b: T
   if (!jsonEqual(a.when ?? [], b.when ?? [])) changes.push({ path: `${path}/when`, direction: "looser", description: `approval condition changed: ${when(a)} → ${when(b)} (direction unknown; review)` });
   if ((a.timeout ?? "30m") !== (b.timeout ?? "30m")) changes.push({ path: `${path}/timeout`, direction: "neutral", description: `approval timeout changed from ${a.timeout ?? "30m"} to ${b.timeout ?? "30m"}` });
   if ((a.error ?? "result") !== (b.error ?? "result")) changes.push({ path: `${path}/error`, direction: "neutral", description: `approval answer changed from ${a.error ?? "result"} to ${b.error ?? "result"}` });
+  if ((a.mode ?? "retry") !== (b.mode ?? "retry")) changes.push({ path: `${path}/mode`, direction: "neutral", description: `approval mode changed from ${a.mode ?? "retry"} to ${b.mode ?? "retry"}` });
 }
 
 /** Pairs predicates by rule ID (and order among equal IDs), then compares each pair. */

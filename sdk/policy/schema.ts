@@ -141,6 +141,10 @@ export const ApprovalSchema = z
         .enum(["result", "jsonrpc"], { error: (i) => `error must be "result" or "jsonrpc", ${got(i.input)}` })
         .optional()
         .meta({ description: '"result" (default): a tool result with isError and text "[APPROVAL REQUIRED] …"; "jsonrpc": a JSON-RPC error -32003 (Intercept\'s shape).' }),
+      mode: z
+        .enum(["retry", "hold"], { error: (i) => `mode must be "retry" or "hold", ${got(i.input)}` })
+        .optional()
+        .meta({ description: '"retry" (default): the agent is told at once that approval is pending and retries the same call once approved; "hold": the request stays open until a person decides or the timeout passes (progress notifications meanwhile when the call has a progress token), then completes by itself.' }),
     },
     { error: (i) => `approval must be an object like {"when": [...], "timeout": "30m"}, ${got(i.input)}` },
   )
@@ -214,7 +218,7 @@ export const KEYS = {
   risk: RISK_CATEGORIES,
   allTools: ["limits"],
   tool: ["require", "deny_if", "approval", "limits"],
-  approval: ["when", "timeout", "error"],
+  approval: ["when", "timeout", "error", "mode"],
   limit: ["counter", "window", "max", "scope"],
   flat: ["path", "op", "value", "on_deny"],
   group: ["conditions", "on_deny"],

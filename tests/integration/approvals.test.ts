@@ -36,6 +36,14 @@ before(async () => {
       count("quick_refund");
       return { content: [{ type: "text", text: `refunded ${amount}` }] };
     });
+    server.registerTool("held_payment", { inputSchema: { amount: z.number() } }, async ({ amount }) => {
+      count("held_payment");
+      return { content: [{ type: "text", text: `held payment of ${amount} made` }] };
+    });
+    server.registerTool("held_briefly", { inputSchema: {} }, async () => {
+      count("held_briefly");
+      return { content: [{ type: "text", text: "done" }] };
+    });
     server.registerTool("close_account", { inputSchema: { id: z.string() } }, async ({ id }) => {
       count("close_account");
       return { content: [{ type: "text", text: `closed ${id}` }] };
@@ -53,6 +61,8 @@ before(async () => {
         flaky_payout: { approval: {} },
         quick_refund: { approval: { timeout: "2s" } },
         close_account: { approval: { error: "jsonrpc" } },
+        held_payment: { approval: { mode: "hold", when: [{ path: "args.amount", op: "gte", value: 100 }] } },
+        held_briefly: { approval: { mode: "hold", timeout: "2s" } },
       },
     },
   });
@@ -170,6 +180,49 @@ test("the JSON-RPC -32003 shape, for clients built for Intercept", async () => {
   } finally {
     await agent.close();
   }
+});
+
+/** The id of the pending approval for `tool`, once the held call has created it. */
+async function pendingApproval(tool: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const list = await gw.admin.getJson<ApprovalList>("/v1/approvals", { status: "pending", tool });
+    if (list.items[0]) return list.items[0].id;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no pending approval for ${tool}`);
+}
+
+test("hold mode: the call stays open with progress notifications, and completes by itself once approved, exactly once", async () => {
+  const agent = await connect(gw.proxyUrl, "bank", token);
+  try {
+    const progress: string[] = [];
+    const answer = agent.callTool({ name: "held_payment", arguments: { amount: 500 } }, undefined, { onprogress: (p) => void progress.push(p.message ?? ""), resetTimeoutOnProgress: true });
+    const id = await pendingApproval("held_payment");
+    assert.equal(sent.held_payment, undefined, "nothing reached the upstream while held");
+    while (progress.length === 0) await new Promise((r) => setTimeout(r, 20));
+    assert.match(progress[0]!, new RegExp(`^Waiting for a person to approve ${id} \\(until \\S+Z\\)$`));
+    await approve(id);
+    assert.equal(text(await answer), "held payment of 500 made");
+    assert.equal(sent.held_payment, 1);
+    assert.equal((await gw.admin.getJson<ApprovalObject>(`/v1/approvals/${id}`)).status, "consumed");
+    assert.equal(text(await agent.callTool({ name: "held_payment", arguments: { amount: 5 } })), "held payment of 5 made", "calls below the condition pass at once");
+  } finally {
+    await agent.close();
+  }
+});
+
+test("hold mode without a progress token: a denial while held answers the waiting call with the reason", async () => {
+  const answer = call("held_payment", { amount: 900 });
+  const id = await pendingApproval("held_payment");
+  await gw.admin.postJson(`/v1/approvals/${id}/deny`, { by: "bob@example.com", reason: "over budget" });
+  assert.equal(await answer, `[POLICY DENIED] Approval ${id} was denied by bob@example.com: over budget`);
+  assert.equal(sent.held_payment, 2, "only the earlier calls reached the upstream");
+});
+
+test("hold mode: nobody decides before the timeout, so the held call is denied as expired", async () => {
+  const answer = await call("held_briefly", {});
+  assert.match(answer, /^\[POLICY DENIED\] Approval apr_\S+ expired at \S+Z: nobody decided in time$/);
+  assert.equal(sent.held_briefly, undefined);
 });
 
 test("pending approvals survive a restart; approve afterwards and the call passes", async () => {

@@ -77,7 +77,8 @@ test("three replicas starting together on an empty database migrate it once", as
   await admin.put("policies", "roomy", { document: limited(1_000_000, "grant") });
   await admin.put("policies", "open", { document: { version: "1", default: "allow" } });
   await admin.put("policies", "everything", { document: { version: "1", default: "allow" } });
-  for (const [grant, server, policy] of [["steady", "echo", "thousand"], ["killed", "echo", "thousand"], ["roomy", "echo", "roomy"], ["edited", "echo", "open"], ["session", "everything", "everything"], ["stdio", "everything-stdio", "everything"]]) {
+  await admin.put("policies", "held", { document: { version: "1", default: "deny", tools: { echo: { approval: { mode: "hold" } } } } });
+  for (const [grant, server, policy] of [["steady", "echo", "thousand"], ["killed", "echo", "thousand"], ["roomy", "echo", "roomy"], ["edited", "echo", "open"], ["session", "everything", "everything"], ["stdio", "everything-stdio", "everything"], ["held", "echo", "held"]]) {
     tokens[grant!] = (await admin.put<{ token: string }>("grants", grant!, { server, policy })).value.token;
   }
 });
@@ -220,6 +221,15 @@ test("a stdio session lives on one replica; its requests arriving at the others 
   const orphan = await rawPost(`${balancer.url}/mcp/everything-stdio`, { jsonrpc: "2.0", id: 1, method: "tools/list" }, { ...headers, "mcp-session-id": "tgs_0123456789.gone" });
   assert.equal(orphan.status, 404);
   assert.match(orphan.body, /Session not found: it lived on gateway replica 0123456789, which is no longer running; start a new session/);
+});
+
+test("a call held for approval on one replica completes when a person approves through another", async () => {
+  const session = await openSession(balancer.url, tokens.held!);
+  const answer = callEcho(replicas[1]!.proxyUrl, tokens.held!, session);
+  let id: string | undefined;
+  while (!id) id = (await replicas[2]!.admin.getJson<{ items: { id: string }[] }>("/v1/approvals", { status: "pending", tool: "echo" })).items[0]?.id;
+  await replicas[0]!.admin.postJson(`/v1/approvals/${id}/approve`, { by: "alice@example.com" });
+  assert.deepEqual(await answer, { outcome: "allowed", text: "hi" });
 });
 
 test("Redis stopped: calls with limits are denied as fail closed and /readyz says why; both recover when it returns", async () => {
