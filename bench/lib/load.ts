@@ -158,8 +158,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const wait = scheduled - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const session = options.sessions[n % options.sessions.length]!;
-      // Timers may fire a little early: latency counts from the scheduled time, or the send if that is later.
-      const from = Math.max(scheduled, performance.now());
+      // Latency counts from the scheduled time (a generator running late still charges its lag), or from the
+      // send when a timer fired a little early.
+      const from = Math.min(scheduled, performance.now());
       inFlight.push(session.callTool(options.tool, options.args).then(() => record(from), (error: unknown) => record(from, error)));
       n++;
     }
