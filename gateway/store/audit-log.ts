@@ -27,6 +27,8 @@ export interface AuditStore extends AuditSink {
 
 /** How one backend stores and reads audit rows. */
 export interface AuditBackend {
+  /** Most rows per insert. A synchronous store (SQLite) blocks the event loop while it writes, so it takes small slices. */
+  maxRows: number;
   insert(rows: readonly AuditEntry[]): Promise<void>;
   /** `where` holds the filters as (column, value) pairs; `after`/`limit` paginate by id. */
   select(where: readonly (readonly [AuditColumn, string])[], after: number, limit: number): Promise<Record<string, unknown>[]>;
@@ -58,9 +60,11 @@ export function createAuditLog(backend: AuditBackend, options: { flushMs?: numbe
 
   async function writeBuffered(): Promise<void> {
     while (buffer.length > 0) {
-      const rows = buffer.slice(0, 5_000);
+      const rows = buffer.slice(0, backend.maxRows);
       try {
         await backend.insert(rows);
+        // Let calls run between slices: a long synchronous write would land in their tail latency.
+        if (buffer.length > rows.length) await new Promise((resolve) => setImmediate(resolve));
       } catch (error) {
         if (!failing) options.onError?.(error);
         failing = true;

@@ -6,6 +6,7 @@ const COLUMN_COUNT = AUDIT_COLUMNS.split(",").length;
 /** Audit rows in PostgreSQL: each batch in one transaction of multi-row INSERTs. */
 export function createPgAuditBackend(db: Postgres): AuditBackend {
   return {
+    maxRows: 5_000,
     async insert(rows) {
       // One transaction, so a retried batch is never written twice.
       await db.transaction(async (c) => {

@@ -6,6 +6,7 @@ import { transaction } from "./sqlite.ts";
 export function createSqliteAuditBackend(db: DatabaseSync): AuditBackend {
   const insert = db.prepare(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   return {
+    maxRows: 100,
     async insert(rows) {
       transaction(db, () => {
         for (const e of rows) insert.run(...auditValues(e));
