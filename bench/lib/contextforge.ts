@@ -3,10 +3,10 @@
 // through a virtual server, exactly as its docs describe. Its CLI runs one uvicorn worker (its default).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import { join } from "node:path";
 import type { Target } from "./load.ts";
+import { freePort } from "../../tests/helpers/free-port.ts";
 
 export interface ContextForge {
   target: Target;
@@ -30,16 +30,6 @@ export function installContextForge(): { ok: true } | { ok: false; why: string }
     const stderr = String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim().split("\n").slice(-2).join(" ");
     return { ok: false, why: `pip install mcp-contextforge-gateway failed: ${stderr}` };
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.once("error", reject);
-  });
 }
 
 export async function startContextForge(upstreamUrl: string): Promise<ContextForge> {

@@ -1,4 +1,4 @@
-import { ToolgateError, type GrantSpec, type ServerSpec, type Transport, type WebhookEvent } from "../../sdk/index.ts";
+import { jsonEqual, ToolgateError, type GrantSpec, type ServerSpec, type Transport, type WebhookEvent, type WebhookSpec } from "../../sdk/index.ts";
 import type { GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord } from "./config-store.ts";
 import type { Sealer } from "./seal.ts";
 
@@ -91,4 +91,13 @@ export function grantFields(spec: GrantSpec, existing: GrantRecord | undefined):
   ];
   const same = existing !== undefined && fields.every((v, i) => v === [existing.server, existing.policy, existing.expiresAt, existing.description, existing.owner][i]);
   return { fields, same };
+}
+
+/** The stored fields a webhook spec asks for (secret sealed), and whether they equal what `existing` has. */
+export function webhookFields(spec: WebhookSpec, existing: WebhookRecord | undefined, sealer: Sealer): { fields: [url: string, events: string, secret: string, secretDigest: string, description: string | null, owner: string | null]; same: boolean } {
+  const digest = sealer.digest(spec.secret);
+  const description = spec.description ?? null;
+  const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+  const same = existing !== undefined && existing.url === spec.url && jsonEqual(existing.events, spec.events) && existing.secretDigest === digest && existing.description === description && existing.owner === owner;
+  return { fields: [spec.url, JSON.stringify(spec.events), sealer.seal(spec.secret), digest, description, owner], same };
 }

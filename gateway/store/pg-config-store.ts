@@ -1,6 +1,6 @@
 import { jsonEqual } from "../../sdk/index.ts";
 import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
-import { checkPreconditions, grantFields, grantFromRow, missingReference, policyFromRow, serverFromRow, splitCredentials, webhookFromRow, type Row } from "./config-rows.ts";
+import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, serverFromRow, splitCredentials, webhookFromRow, type Row } from "./config-rows.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import { CONFIG_CHANNEL, type Postgres, type Queryable } from "./postgres.ts";
 import type { Sealer } from "./seal.ts";
@@ -152,21 +152,14 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
       return write({ kind: "webhook", name: spec.name }, async (c): Promise<WriteResult<WebhookRecord>> => {
         const existing = await getWebhook(c, spec.name);
         checkPreconditions("webhook", spec.name, existing, pre);
-        const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
-        const digest = sealer.digest(spec.secret);
-        const description = spec.description ?? null;
+        const { fields, same } = webhookFields(spec, existing, sealer);
+        if (same) return { record: existing!, created: false, changed: false };
         if (existing) {
-          const same = existing.url === spec.url && jsonEqual(existing.events, spec.events) && existing.secretDigest === digest && existing.description === description && existing.owner === owner;
-          if (same) return { record: existing, created: false, changed: false };
-          await c.query("UPDATE webhooks SET url = $1, events = $2, secret = $3, secret_digest = $4, description = $5, owner = $6, version = version + 1, updated_at = $7 WHERE name = $8", [
-            spec.url, JSON.stringify(spec.events), sealer.seal(spec.secret), digest, description, owner, now(), spec.name,
-          ]);
+          await c.query("UPDATE webhooks SET url = $1, events = $2, secret = $3, secret_digest = $4, description = $5, owner = $6, version = version + 1, updated_at = $7 WHERE name = $8", [...fields, now(), spec.name]);
           return { record: (await getWebhook(c, spec.name))!, created: false, changed: true };
         }
         const at = now();
-        await c.query("INSERT INTO webhooks (name, url, events, secret, secret_digest, description, owner, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)", [
-          spec.name, spec.url, JSON.stringify(spec.events), sealer.seal(spec.secret), digest, description, owner, at,
-        ]);
+        await c.query("INSERT INTO webhooks (name, url, events, secret, secret_digest, description, owner, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)", [spec.name, ...fields, at]);
         return { record: (await getWebhook(c, spec.name))!, created: true, changed: true };
       });
     },

@@ -1,7 +1,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { jsonEqual, type GrantSpec } from "../../sdk/index.ts";
 import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
-import { checkPreconditions, grantFields, grantFromRow, missingReference, policyFromRow, serverFromRow, splitCredentials, webhookFromRow, type Row } from "./config-rows.ts";
+import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, serverFromRow, splitCredentials, webhookFromRow, type Row } from "./config-rows.ts";
 import type { Sealer } from "./seal.ts";
 import { transaction } from "./sqlite.ts";
 import { canonicalJson } from "./canonical-json.ts";
@@ -58,21 +58,14 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
       return transaction(db, (): WriteResult<WebhookRecord> => {
         const existing = getWebhook(spec.name);
         checkPreconditions("webhook", spec.name, existing, pre);
-        const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
-        const digest = sealer.digest(spec.secret);
-        const description = spec.description ?? null;
+        const { fields, same } = webhookFields(spec, existing, sealer);
+        if (same) return { record: existing!, created: false, changed: false };
         if (existing) {
-          const same = existing.url === spec.url && jsonEqual(existing.events, spec.events) && existing.secretDigest === digest && existing.description === description && existing.owner === owner;
-          if (same) return { record: existing, created: false, changed: false };
-          q("UPDATE webhooks SET url = ?, events = ?, secret = ?, secret_digest = ?, description = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(
-            spec.url, JSON.stringify(spec.events), sealer.seal(spec.secret), digest, description, owner, now(), spec.name,
-          );
+          q("UPDATE webhooks SET url = ?, events = ?, secret = ?, secret_digest = ?, description = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, now(), spec.name);
           return { record: getWebhook(spec.name)!, created: false, changed: true };
         }
         const at = now();
-        q("INSERT INTO webhooks (name, url, events, secret, secret_digest, description, owner, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(
-          spec.name, spec.url, JSON.stringify(spec.events), sealer.seal(spec.secret), digest, description, owner, at, at,
-        );
+        q("INSERT INTO webhooks (name, url, events, secret, secret_digest, description, owner, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, at, at);
         return { record: getWebhook(spec.name)!, created: true, changed: true };
       });
     },

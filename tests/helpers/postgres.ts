@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, chownSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import { tmpdir } from "node:os";
 import pg from "pg";
+import { freePort } from "./free-port.ts";
 
 export interface TestPostgres {
   port: number;
@@ -163,17 +163,6 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
 function execFileResult(file: string, args: string[], cwd?: string): Promise<{ error: Error | null; output: string }> {
   return new Promise((resolve) => {
     execFile(file, args, { cwd, timeout: 120_000 }, (error, stdout, stderr) => resolve({ error, output: `${stdout}${stderr}` }));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
 
