@@ -110,7 +110,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       adminUrl,
       adminToken: admin.value,
       generatedAdminToken: admin.created ? admin.value : undefined,
-      stores: { config: opened.kind, counters: config.redisUrl ? "redis" : opened.kind },
+      stores: { config: opened.kind, counters: opened.countersKind },
       stop() {
         stopped ??= (async () => {
           catalog.stop();

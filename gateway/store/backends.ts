@@ -36,6 +36,8 @@ export interface BackendConfig {
 /** Every store the gateway uses, from SQLite (one process) or PostgreSQL and Redis (replicas). */
 export interface Backends {
   kind: "sqlite" | "postgres";
+  /** Where limit counters live: Redis when given, else the main store. */
+  countersKind: "sqlite" | "postgres" | "redis";
   config: ConfigStore;
   counters: CounterStore;
   audit: AuditStore;
@@ -52,55 +54,68 @@ export interface Backends {
   close(): Promise<void>;
 }
 
+/** What one kind of main store provides; `openBackends` adds Redis, fail-open limits and health on top. */
+interface MainStore extends Omit<Backends, "countersKind" | "servingProblem" | "readinessProblem"> {
+  /** Why this replica cannot vouch that its configuration is current (PostgreSQL feed down), or undefined. */
+  feedProblem(): string | undefined;
+}
+
 export async function openBackends(config: BackendConfig, sealer: Sealer, log: Logger): Promise<Backends> {
   const redis = config.redisUrl ? await openRedisCounters(config.redisUrl, log) : undefined;
+  let main: MainStore;
   try {
-    const failOpen = config.limitsFailOpen;
-    const backends = config.databaseUrl ? await postgresBackends(config.databaseUrl, sealer, log, redis, failOpen) : sqliteBackends(config.dataDir, sealer, log, redis, failOpen);
-    if (failOpen) backends.counters = limitsFailOpen(backends.counters, log);
-    return backends;
+    main = config.databaseUrl ? await postgresStore(config.databaseUrl, sealer, log) : sqliteStore(config.dataDir, sealer, log);
   } catch (error) {
     await redis?.close();
     throw error;
   }
+  const counters = redis ?? main.counters;
+  return {
+    ...main,
+    countersKind: redis ? "redis" : main.kind,
+    counters: config.limitsFailOpen ? limitsFailOpen(counters, log) : counters,
+    servingProblem: () => main.feedProblem() ?? (main.audit.accepting() ? undefined : "the audit log cannot be written"),
+    // With limits failing open, an unreachable Redis does not make a replica unready: its calls still pass.
+    readinessProblem: () => readiness(main.config, config.limitsFailOpen ? undefined : redis),
+    async close() {
+      await main.close();
+      await redis?.close();
+    },
+  };
 }
 
 function auditErrors(log: Logger) {
   return { onError: (err: unknown) => log.error({ err: { message: (err as Error).message } }, "audit rows cannot be written; they are kept and retried") };
 }
 
-// With limits failing open, an unreachable Redis does not make a replica unready: calls still pass.
-function sqliteBackends(dataDir: string, sealer: Sealer, log: Logger, redis: RedisCounters | undefined, failOpen: boolean): Backends {
+function sqliteStore(dataDir: string, sealer: Sealer, log: Logger): MainStore {
   const db = openDatabase(join(dataDir, "toolgate.db"));
-  const sqliteCounters = createSqliteCounterStore(db);
-  const sweeper = setInterval(() => sqliteCounters.sweep(), 60_000);
+  const counters = createSqliteCounterStore(db);
+  const sweeper = setInterval(() => counters.sweep(), 60_000);
   sweeper.unref();
   const audit = createAuditLog(createSqliteAuditBackend(db), auditErrors(log));
-  const config = createSqliteConfigStore(db, sealer);
   return {
     kind: "sqlite",
-    config,
-    counters: redis ?? sqliteCounters,
+    config: createSqliteConfigStore(db, sealer),
+    counters,
     audit,
     catalog: createSqliteCatalogStore(db),
     approvals: createSqliteApprovalStore(db, sealer),
     registerReplica: async (id) => soloReplica(id),
     follow: async () => {},
-    servingProblem: () => (audit.accepting() ? undefined : "the audit log cannot be written"),
-    readinessProblem: () => readiness(config, failOpen ? undefined : redis),
+    feedProblem: () => undefined,
     async close() {
       clearInterval(sweeper);
       await audit.close();
-      await redis?.close();
       db.close();
     },
   };
 }
 
-async function postgresBackends(url: string, sealer: Sealer, log: Logger, redis: RedisCounters | undefined, failOpen: boolean): Promise<Backends> {
+async function postgresStore(url: string, sealer: Sealer, log: Logger): Promise<MainStore> {
   const db: Postgres = await openPostgres(url, log);
-  const pgCounters = createPgCounterStore(db);
-  const sweeper = setInterval(() => void pgCounters.sweep().catch(() => {}), 60_000);
+  const counters = createPgCounterStore(db);
+  const sweeper = setInterval(() => void counters.sweep().catch(() => {}), 60_000);
   sweeper.unref();
   const audit = createAuditLog(createPgAuditBackend(db), auditErrors(log));
   const config = createPgConfigStore(db, sealer);
@@ -108,7 +123,7 @@ async function postgresBackends(url: string, sealer: Sealer, log: Logger, redis:
   return {
     kind: "postgres",
     config,
-    counters: redis ?? pgCounters,
+    counters,
     audit,
     catalog: createPgCatalogStore(db),
     approvals: createPgApprovalStore(db, sealer),
@@ -116,13 +131,11 @@ async function postgresBackends(url: string, sealer: Sealer, log: Logger, redis:
     async follow(view, catalog) {
       feed = await startConfigFeed({ url, store: config, view, catalog, log });
     },
-    servingProblem: () => feed?.problem() ?? (audit.accepting() ? undefined : "the audit log cannot be written"),
-    readinessProblem: () => readiness(config, failOpen ? undefined : redis),
+    feedProblem: () => feed?.problem(),
     async close() {
       clearInterval(sweeper);
       await feed?.close();
       await audit.close();
-      await redis?.close();
       await db.close();
     },
   };

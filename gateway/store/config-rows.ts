@@ -1,5 +1,6 @@
 import { jsonEqual, ToolgateError, type GrantSpec, type ServerSpec, type Transport, type WebhookEvent, type WebhookSpec } from "../../sdk/index.ts";
 import type { GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord } from "./config-store.ts";
+import { canonicalJson } from "./canonical-json.ts";
 import type { Sealer } from "./seal.ts";
 
 /**
@@ -36,10 +37,27 @@ export function serverFromRow(r: Row, sealer: Sealer): ServerRecord {
 }
 
 /** A server spec split into what is stored in clear and the credentials that are sealed. */
-export function splitCredentials(spec: ServerSpec): { public: object; credentials: object } {
+function splitCredentials(spec: ServerSpec): { public: object; credentials: object } {
   const { headers, env, ...transport } = spec.transport as Transport & { headers?: Record<string, string>; env?: Record<string, string> };
   const credentials = { ...(headers ? { headers } : {}), ...(env ? { env } : {}) };
   return { public: { transport, timeoutMs: spec.timeoutMs, description: spec.description, labels: spec.labels }, credentials };
+}
+
+/**
+ * The stored columns a server spec asks for (spec, sealed credentials, credentials digest, owner), given the
+ * row stored now, and whether they equal it (then nothing is written). Unchanged credentials keep their
+ * sealed value rather than being sealed again.
+ */
+export function serverFields(spec: ServerSpec, stored: Row | undefined, sealer: Sealer): { existing: ServerRecord | undefined; fields: [spec: string, credentials: string | null, credentialsDigest: string, owner: string | null]; same: boolean } {
+  const existing = stored ? serverFromRow(stored, sealer) : undefined;
+  const parts = splitCredentials(spec);
+  const credentialsJson = canonicalJson(parts.credentials);
+  const digest = sealer.digest(credentialsJson);
+  const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+  const sameCredentials = existing?.credentialsDigest === digest;
+  const same = existing !== undefined && sameCredentials && owner === existing.owner && jsonEqual(JSON.parse(stored!.spec as string), JSON.parse(JSON.stringify(parts.public)));
+  const credentials = sameCredentials ? ((stored!.credentials as string | null) ?? null) : sealer.seal(credentialsJson);
+  return { existing, fields: [JSON.stringify(parts.public), credentials, digest, owner], same };
 }
 
 export function policyFromRow(r: Row): PolicyRecord {

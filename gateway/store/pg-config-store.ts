@@ -1,7 +1,6 @@
 import { jsonEqual } from "../../sdk/index.ts";
 import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
-import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, serverFromRow, splitCredentials, webhookFromRow, type Row } from "./config-rows.ts";
-import { canonicalJson } from "./canonical-json.ts";
+import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, serverFields, serverFromRow, webhookFromRow, type Row } from "./config-rows.ts";
 import { CONFIG_CHANNEL, type Postgres, type Queryable } from "./postgres.ts";
 import type { Sealer } from "./seal.ts";
 
@@ -72,26 +71,15 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
     getServer: (name) => getServer(db.pool, name),
     putServer(spec, pre) {
       return write({ kind: "server", name: spec.name }, async (c): Promise<WriteResult<ServerRecord>> => {
-        const existing = await getServer(c, spec.name);
+        const { existing, fields, same } = serverFields(spec, await row(c, "servers", spec.name), sealer);
         checkPreconditions("server", spec.name, existing, pre);
-        const parts = splitCredentials(spec);
-        const credentialsJson = canonicalJson(parts.credentials);
-        const digest = sealer.digest(credentialsJson);
-        const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+        if (same) return { record: existing!, created: false, changed: false };
         if (existing) {
-          const stored = (await row(c, "servers", spec.name))!;
-          const sameCredentials = existing.credentialsDigest === digest;
-          const samePublic = jsonEqual(JSON.parse(stored.spec as string), JSON.parse(JSON.stringify(parts.public)));
-          if (sameCredentials && samePublic && owner === existing.owner) return { record: existing, created: false, changed: false };
-          await c.query("UPDATE servers SET spec = $1, credentials = $2, credentials_digest = $3, owner = $4, version = version + 1, updated_at = $5 WHERE name = $6", [
-            JSON.stringify(parts.public), sameCredentials ? (stored.credentials ?? null) : sealer.seal(credentialsJson), digest, owner, now(), spec.name,
-          ]);
+          await c.query("UPDATE servers SET spec = $1, credentials = $2, credentials_digest = $3, owner = $4, version = version + 1, updated_at = $5 WHERE name = $6", [...fields, now(), spec.name]);
           return { record: (await getServer(c, spec.name))!, created: false, changed: true };
         }
         const at = now();
-        await c.query("INSERT INTO servers (name, spec, credentials, credentials_digest, owner, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)", [
-          spec.name, JSON.stringify(parts.public), sealer.seal(credentialsJson), digest, owner, at,
-        ]);
+        await c.query("INSERT INTO servers (name, spec, credentials, credentials_digest, owner, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)", [spec.name, ...fields, at]);
         return { record: (await getServer(c, spec.name))!, created: true, changed: true };
       });
     },

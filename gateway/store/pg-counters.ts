@@ -47,7 +47,7 @@ export function createPgCounterStore(db: Postgres, clock: () => number = Date.no
 
 const FULL = Symbol("counter full");
 
-export function describe(error: unknown): string {
+function describe(error: unknown): string {
   const e = error as { code?: string; message?: string };
   return e.code ?? e.message ?? "error";
 }

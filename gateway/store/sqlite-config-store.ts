@@ -1,10 +1,9 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { jsonEqual, type GrantSpec } from "../../sdk/index.ts";
 import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
-import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, serverFromRow, splitCredentials, webhookFromRow, type Row } from "./config-rows.ts";
+import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, serverFields, serverFromRow, webhookFromRow, type Row } from "./config-rows.ts";
 import type { Sealer } from "./seal.ts";
 import { transaction } from "./sqlite.ts";
-import { canonicalJson } from "./canonical-json.ts";
 
 export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock: () => Date = () => new Date()): ConfigStore {
   const statements = new Map<string, StatementSync>();
@@ -81,24 +80,15 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
     },
     async putServer(spec, pre) {
       return transaction(db, (): WriteResult<ServerRecord> => {
-        const existing = getServer(spec.name);
+        const { existing, fields, same } = serverFields(spec, q("SELECT * FROM servers WHERE name = ?").get(spec.name) as Row | undefined, sealer);
         checkPreconditions("server", spec.name, existing, pre);
-        const parts = splitCredentials(spec);
-        const credentialsJson = canonicalJson(parts.credentials);
-        const digest = sealer.digest(credentialsJson);
-        const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+        if (same) return { record: existing!, created: false, changed: false };
         if (existing) {
-          const stored = q("SELECT spec, credentials FROM servers WHERE name = ?").get(spec.name) as Row;
-          const sameCredentials = existing.credentialsDigest === digest;
-          const samePublic = jsonEqual(JSON.parse(stored.spec as string), JSON.parse(JSON.stringify(parts.public)));
-          if (sameCredentials && samePublic && owner === existing.owner) return { record: existing, created: false, changed: false };
-          q("UPDATE servers SET spec = ?, credentials = ?, credentials_digest = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(
-            JSON.stringify(parts.public), sameCredentials ? (stored.credentials ?? null) : sealer.seal(credentialsJson), digest, owner, now(), spec.name,
-          );
+          q("UPDATE servers SET spec = ?, credentials = ?, credentials_digest = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, now(), spec.name);
           return { record: getServer(spec.name)!, created: false, changed: true };
         }
         const at = now();
-        q("INSERT INTO servers (name, spec, credentials, credentials_digest, owner, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, JSON.stringify(parts.public), sealer.seal(credentialsJson), digest, owner, at, at);
+        q("INSERT INTO servers (name, spec, credentials, credentials_digest, owner, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, at, at);
         return { record: getServer(spec.name)!, created: true, changed: true };
       });
     },
