@@ -8,14 +8,31 @@ import type { CompiledPolicy, Reservation, RiskCategory } from "../sdk/index.ts"
 /** An upstream as the proxy needs it: credentials already decrypted, never logged. */
 export type UpstreamTransport =
   | { type: "streamable-http"; url: string; headers: Record<string, string> }
-  | { type: "stdio"; command: string; args: string[]; env: Record<string, string>; cwd?: string };
+  | {
+      type: "stdio";
+      command: string;
+      /** `args` then `secretArgs`, merged. */
+      args: string[];
+      env: Record<string, string>;
+      cwd?: string;
+      /** Run the child as this user/group (name or id) when the gateway runs as root. */
+      user?: string | number;
+      group?: string | number;
+    };
 
 export interface ServerTarget {
   name: string;
   /** Bumped on every change; the proxy restarts a stdio child or re-dials when it changes. */
   version: number;
   transport: UpstreamTransport;
+  /** Idle timeout: no bytes or progress from the upstream for this long fails the call. */
   timeoutMs: number;
+  /** Bound on a whole call, or null for none. */
+  totalTimeoutMs: number | null;
+  /** Most calls in flight to this upstream at once; beyond it the gateway answers "busy". */
+  maxInFlight: number;
+  /** Pinned roots, or null when the server does not pin them. */
+  roots: { uri: string; name?: string }[] | null;
 }
 
 export interface GrantIdentity {

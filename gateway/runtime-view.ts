@@ -43,7 +43,15 @@ export function createRuntimeView(): MutableRuntimeView {
       snapshot.grants.forEach(view.setGrant);
     },
     setServer(r) {
-      servers.set(r.name, { name: r.name, version: r.version, transport: toUpstream(r), timeoutMs: r.timeoutMs });
+      servers.set(r.name, {
+        name: r.name,
+        version: r.version,
+        transport: toUpstream(r),
+        timeoutMs: r.timeoutMs,
+        totalTimeoutMs: null,
+        maxInFlight: 64,
+        roots: null,
+      });
     },
     removeServer(name) {
       servers.delete(name);
