@@ -1,5 +1,6 @@
 /** toolgate/sdk: the contract shared by the provider, the gateway and the CLI. Imports nothing of ours. */
 export { ToolgateError, type ErrorCode } from "./errors.ts";
+export { printable, unsafeCharacter } from "./display.ts";
 export { type Issue, toPointer, joinPointer } from "./issues.ts";
 export {
   PolicyDocumentSchema,
