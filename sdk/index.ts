@@ -17,6 +17,7 @@ export {
   SCOPES,
 } from "./policy/schema.ts";
 export { OPERATORS, type Operator } from "./policy/operators.ts";
+export { foldKey } from "./policy/fold-key.ts";
 export { validatePolicy, parsePolicy, type ValidationResult } from "./policy/validate.ts";
 export {
   compilePolicy,
