@@ -1,22 +1,23 @@
-import safeRegex from "safe-regex2";
+import { RE2JS } from "re2js";
 
 /**
- * Regex values are JavaScript patterns compiled with the `u` flag and matched unanchored, like Go's
- * MatchString in Intercept. Argument values come from agents, so a pattern that can backtrack
- * exponentially (nested quantifiers such as `(a+)+`) is rejected: it would let a caller stall the gateway.
+ * Regex values are RE2 patterns (the dialect of Go's regexp, which Intercept uses), matched unanchored like
+ * Go's MatchString. Argument values come from agents, so patterns run on re2js, which matches in time linear
+ * in the argument's length for every pattern: no pattern can let a caller stall the gateway.
  */
-export function regexProblem(pattern: string): string | undefined {
-  try {
-    new RegExp(pattern, "u");
-  } catch (error) {
-    return `invalid regex ${JSON.stringify(pattern)}: ${(error as Error).message.replace(/^Invalid regular expression: /, "")}`;
-  }
-  if (!safeRegex(pattern)) {
-    return `regex ${JSON.stringify(pattern)} can backtrack exponentially (nested or repeated quantifiers); rewrite it without them`;
-  }
-  return undefined;
+export interface CompiledRegex {
+  test(input: string): boolean;
 }
 
-export function compileRegex(pattern: string): RegExp {
-  return new RegExp(pattern, "u");
+export function regexProblem(pattern: string): string | undefined {
+  try {
+    RE2JS.compile(pattern);
+    return undefined;
+  } catch (error) {
+    return `invalid regex ${JSON.stringify(pattern)} (RE2 syntax): ${(error as Error).message.replace(/^error parsing regexp: /, "")}`;
+  }
+}
+
+export function compileRegex(pattern: string): CompiledRegex {
+  return RE2JS.compile(pattern);
 }

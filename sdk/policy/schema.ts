@@ -46,7 +46,7 @@ const RegexValue = z
     const problem = regexProblem(pattern);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   })
-  .meta({ description: "A JavaScript regular expression (unicode mode, unanchored unless you anchor it)." });
+  .meta({ description: "An RE2 regular expression (Go regexp syntax; matched in linear time, unanchored unless you anchor it)." });
 
 function flat<Op extends Operator, V extends z.ZodType>(op: Op, value: V) {
   return z.strictObject({ path: ArgumentPath, op: z.literal(op), value, on_deny: OnDeny.optional() });

@@ -104,6 +104,25 @@ test("regex is unanchored unless anchored, and unicode-aware", () => {
   assert.equal(holds({ path: "args.x", op: "regex", value: "^.$" }, { x: "😀" }), true);
 });
 
+test("regex is RE2: (?i) flags, \\z, and \\d means ASCII digits", () => {
+  assert.equal(holds({ path: "args.x", op: "regex", value: "(?i)^admin" }, { x: "ADMIN panel" }), true);
+  assert.equal(holds({ path: "args.x", op: "regex", value: "(?i)^admin" }, { x: "the admin" }), false);
+  assert.equal(holds({ path: "args.x", op: "regex", value: "^a\\z" }, { x: "a" }), true);
+  assert.equal(holds({ path: "args.x", op: "regex", value: "^a\\z" }, { x: "a\n" }), false);
+  assert.equal(holds({ path: "args.x", op: "regex", value: "^\\d+$" }, { x: "٣" }), false);
+  assert.equal(holds({ path: "args.x", op: "regex", value: "^(?P<user>[a-z]+)@" }, { x: "root@host" }), true);
+});
+
+test("patterns that backtrack exponentially elsewhere are valid and decide on a 40-character argument", () => {
+  const x = "a".repeat(39) + "!";
+  assert.equal(holds({ path: "args.x", op: "regex", value: "(a|aa)+$" }, { x }), false);
+  assert.equal(holds({ path: "args.x", op: "regex", value: "(a|aa)+$" }, { x: "a".repeat(40) }), true);
+  assert.equal(holds({ path: "args.x", op: "regex", value: "(a|a)*$" }, { x }), true, "the empty match at the end");
+  assert.equal(holds({ path: "args.x", op: "regex", value: "^(a|a)*$" }, { x }), false);
+  assert.equal(holds({ path: "args.x", op: "regex", value: "a*a*a*a*a*a*b" }, { x }), false);
+  assert.equal(holds({ path: "args.x", op: "regex", value: "(a+)+b" }, { x: "a".repeat(39) + "b" }), true);
+});
+
 test("arguments that are absent or not an object behave as an empty object", () => {
   const policy = compilePolicy(parsePolicy({ version: "1", default: "deny", tools: { t: { require: [{ path: "args.a", op: "exists", value: false }] } } }));
   for (const args of [undefined, null, {}, 42, "text", []]) {

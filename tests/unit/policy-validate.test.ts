@@ -67,7 +67,7 @@ test("value types per operator", () => {
     { path: "args.a", op: "not_in", value: { a: 1 } },
     { path: "args.a", op: "regex", value: 5 },
     { path: "args.a", op: "regex", value: "([a-z" },
-    { path: "args.a", op: "regex", value: "(a+)+$" },
+    { path: "args.a", op: "regex", value: "(a)\\1" },
     { path: "args.a", op: "exists", value: "yes" },
     { path: "args.a", op: "eq" },
   ] })), [
@@ -76,8 +76,8 @@ test("value types per operator", () => {
     '/tools/t/deny_if/2/value: operator "in" requires a list value, got "eu"',
     '/tools/t/deny_if/3/value: operator "not_in" requires a list value, got {"a":1}',
     "/tools/t/deny_if/4/value: regex value must be a string, got 5",
-    '/tools/t/deny_if/5/value: invalid regex "([a-z": /([a-z/u: Unterminated character class',
-    '/tools/t/deny_if/6/value: regex "(a+)+$" can backtrack exponentially (nested or repeated quantifiers); rewrite it without them',
+    '/tools/t/deny_if/5/value: invalid regex "([a-z" (RE2 syntax): missing closing ]: `[a-z`',
+    '/tools/t/deny_if/6/value: invalid regex "(a)\\\\1" (RE2 syntax): invalid escape sequence: `\\1`',
     '/tools/t/deny_if/7/value: operator "exists" requires a boolean value, got "yes"',
     '/tools/t/deny_if/8/value: operator "eq" requires a value',
   ]);
