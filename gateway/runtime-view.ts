@@ -1,4 +1,4 @@
-import { compilePolicy, parsePolicy } from "../sdk/index.ts";
+import { compilePolicy, DEFAULT_MAX_IN_FLIGHT, parsePolicy } from "../sdk/index.ts";
 import type { ActivePolicy, GrantIdentity, RuntimeView, ServerTarget } from "./contracts.ts";
 import type { GrantRecord, PolicyRecord, ServerRecord } from "./store/config-store.ts";
 
@@ -26,6 +26,10 @@ export function createRuntimeView(): MutableRuntimeView {
 
   const view: MutableRuntimeView = {
     grantByTokenHash: (hash) => grantsByHash.get(hash),
+    grant: (name) => {
+      const hash = hashByGrant.get(name);
+      return hash === undefined ? undefined : grantsByHash.get(hash);
+    },
     server: (name) => servers.get(name),
     policy: (name) => policies.get(name),
 
@@ -48,9 +52,9 @@ export function createRuntimeView(): MutableRuntimeView {
         version: r.version,
         transport: toUpstream(r),
         timeoutMs: r.timeoutMs,
-        totalTimeoutMs: null,
-        maxInFlight: 64,
-        roots: null,
+        totalTimeoutMs: r.totalTimeoutMs,
+        maxInFlight: r.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+        roots: r.roots,
       });
     },
     removeServer(name) {
@@ -84,5 +88,13 @@ export function createRuntimeView(): MutableRuntimeView {
 function toUpstream(r: ServerRecord): ServerTarget["transport"] {
   const t = r.transport;
   if (t.type === "streamable-http") return { type: "streamable-http", url: t.url, headers: t.headers ?? {} };
-  return { type: "stdio", command: t.command, args: t.args ?? [], env: t.env ?? {}, ...(t.cwd ? { cwd: t.cwd } : {}) };
+  return {
+    type: "stdio",
+    command: t.command,
+    args: [...(t.args ?? []), ...(t.secretArgs ?? [])],
+    env: t.env ?? {},
+    ...(t.cwd ? { cwd: t.cwd } : {}),
+    ...(t.user !== undefined ? { user: t.user } : {}),
+    ...(t.group !== undefined ? { group: t.group } : {}),
+  };
 }

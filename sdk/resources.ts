@@ -44,12 +44,32 @@ export const HttpTransportSchema = z.strictObject({
   headers: Headers.optional(),
 });
 
+const SecretArgs = z
+  .array(
+    z.string({ error: (i) => `secretArgs entries must be strings, ${gotType(i.input)}` }).refine((a) => !a.includes("\0"), { error: "secretArgs entries must not contain NUL characters" }),
+    { error: (i) => `secretArgs must be a list of strings, ${gotType(i.input)}` },
+  )
+  .meta({ description: "Arguments appended after args (API keys, connection strings). Secret: encrypted at rest, never returned." });
+
+/** A POSIX user or group name, or a numeric id; resolved when the child is started. */
+const POSIX_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+const RunAs = (field: "user" | "group") =>
+  z
+    .union([z.string(), z.number()], { error: (i) => `${field} must be a ${field} name or a numeric id, ${got(i.input)}` })
+    .refine((v) => (typeof v === "number" ? Number.isInteger(v) && v >= 0 && v < 2 ** 32 - 1 : POSIX_NAME.test(v)), {
+      error: (i) => `${field} must be a ${field} name (up to 32 letters, digits, ".", "_" or "-", starting with a letter or "_") or a numeric id given as a number (0 to 4294967294), ${got(i.input)}`,
+    })
+    .meta({ description: `Run the child process as this ${field} (name or id). Takes effect when the gateway runs as root.` });
+
 export const StdioTransportSchema = z.strictObject({
   type: z.literal("stdio"),
   command: z.string({ error: (i) => `command must be a string, ${got(i.input)}` }).min(1, { error: "command must not be empty" }),
   args: z.array(z.string(), { error: (i) => `args must be a list of strings, ${got(i.input)}` }).optional(),
+  secretArgs: SecretArgs.optional(),
   env: Env.optional(),
   cwd: z.string({ error: (i) => `cwd must be a string, ${got(i.input)}` }).min(1).optional(),
+  user: RunAs("user").optional(),
+  group: RunAs("group").optional(),
 });
 
 export const TransportSchema = z.discriminatedUnion("type", [HttpTransportSchema, StdioTransportSchema], {
@@ -62,20 +82,55 @@ const Description = z.string({ error: (i) => `description must be a string, ${go
 const Owner = z.string({ error: (i) => `owner must be a string, ${got(i.input)}` }).max(256, { error: "owner must be at most 256 characters" }).nullable();
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Calls in flight to one upstream at once when the server does not say. */
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+export const MAX_ROOTS = 100;
 
-export const ServerSpecSchema = z.strictObject({
-  name: NameSchema,
-  transport: TransportSchema,
-  timeoutMs: z
-    .number({ error: (i) => `timeoutMs must be a number of milliseconds, ${got(i.input)}` })
-    .int({ error: "timeoutMs must be a whole number of milliseconds" })
-    .min(100, { error: "timeoutMs must be at least 100" })
-    .max(3_600_000, { error: "timeoutMs must be at most 3600000 (one hour)" })
-    .default(DEFAULT_TIMEOUT_MS),
-  description: Description.optional(),
-  labels: Labels.optional(),
-  owner: Owner.optional(),
+const Milliseconds = (field: string) =>
+  z
+    .number({ error: (i) => `${field} must be a number of milliseconds, ${got(i.input)}` })
+    .int({ error: `${field} must be a whole number of milliseconds` })
+    .min(100, { error: `${field} must be at least 100` })
+    .max(3_600_000, { error: `${field} must be at most 3600000 (one hour)` });
+
+const absoluteUri = (u: string) => URL.canParse(u) && !/[\s\0]/.test(u);
+export const RootSchema = z.strictObject({
+  uri: z
+    .string({ error: (i) => `uri must be a string, ${got(i.input)}` })
+    .max(2048, { error: "uri must be at most 2048 characters" })
+    .refine(absoluteUri, { error: (i) => `uri must be an absolute URI such as file:///srv/data, ${got(i.input)}` }),
+  name: z.string({ error: (i) => `name must be a string, ${got(i.input)}` }).max(256, { error: "name must be at most 256 characters" }).optional(),
 });
+
+export const ServerSpecSchema = z
+  .strictObject({
+    name: NameSchema,
+    transport: TransportSchema,
+    /** Idle timeout: a call fails when the upstream sends nothing (no bytes, no progress) for this long. */
+    timeoutMs: Milliseconds("timeoutMs").default(DEFAULT_TIMEOUT_MS),
+    /** Bound on a whole call, however busy the upstream is. None when absent. */
+    totalTimeoutMs: Milliseconds("totalTimeoutMs").optional(),
+    /** Most calls in flight to this upstream at once (default 64); beyond it calls fail at once as busy. */
+    maxInFlight: z
+      .number({ error: (i) => `maxInFlight must be a number, ${got(i.input)}` })
+      .int({ error: "maxInFlight must be a whole number" })
+      .min(1, { error: "maxInFlight must be at least 1" })
+      .max(1024, { error: "maxInFlight must be at most 1024" })
+      .optional(),
+    /** Pinned roots: the gateway answers the server's roots/list with these, whatever the agent says. */
+    roots: z
+      .array(RootSchema, { error: (i) => `roots must be a list of {uri, name?} objects, ${got(i.input)}` })
+      .max(MAX_ROOTS, { error: `roots must have at most ${MAX_ROOTS} entries` })
+      .optional(),
+    description: Description.optional(),
+    labels: Labels.optional(),
+    owner: Owner.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.totalTimeoutMs !== undefined && spec.totalTimeoutMs < spec.timeoutMs) {
+      ctx.addIssue({ code: "custom", path: ["totalTimeoutMs"], input: spec.totalTimeoutMs, message: `totalTimeoutMs must be at least timeoutMs (${spec.timeoutMs})` });
+    }
+  });
 export type ServerSpec = z.output<typeof ServerSpecSchema>;
 export type ServerSpecInput = z.input<typeof ServerSpecSchema>;
 export type Transport = z.output<typeof TransportSchema>;
@@ -123,9 +178,12 @@ export const ServerObjectSchema = z.object({
   name: z.string(),
   transport: z.union([
     HttpTransportSchema.extend({ headers: z.record(z.string(), z.literal("[redacted]")).optional() }),
-    StdioTransportSchema.extend({ env: z.record(z.string(), z.literal("[redacted]")).optional() }),
+    StdioTransportSchema.extend({ env: z.record(z.string(), z.literal("[redacted]")).optional(), secretArgs: z.array(z.literal("[redacted]")).optional() }),
   ]),
   timeoutMs: z.number(),
+  totalTimeoutMs: z.number().optional(),
+  maxInFlight: z.number().optional(),
+  roots: z.array(RootSchema).optional(),
   description: z.string().nullable(),
   labels: z.record(z.string(), z.string()),
   owner: z.string().nullable(),

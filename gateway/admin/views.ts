@@ -10,11 +10,24 @@ export function serverView(r: ServerRecord): ServerObject {
   const transport =
     t.type === "streamable-http"
       ? { type: t.type, url: t.url, ...(t.headers ? { headers: redact(t.headers) } : {}) }
-      : { type: t.type, command: t.command, ...(t.args ? { args: t.args } : {}), ...(t.env ? { env: redact(t.env) } : {}), ...(t.cwd ? { cwd: t.cwd } : {}) };
+      : {
+          type: t.type,
+          command: t.command,
+          ...(t.args ? { args: t.args } : {}),
+          // Secret arguments show only how many there are.
+          ...(t.secretArgs ? { secretArgs: t.secretArgs.map(() => "[redacted]" as const) } : {}),
+          ...(t.env ? { env: redact(t.env) } : {}),
+          ...(t.cwd ? { cwd: t.cwd } : {}),
+          ...(t.user !== undefined ? { user: t.user } : {}),
+          ...(t.group !== undefined ? { group: t.group } : {}),
+        };
   return {
     name: r.name,
     transport: transport as ServerObject["transport"],
     timeoutMs: r.timeoutMs,
+    ...(r.totalTimeoutMs !== null ? { totalTimeoutMs: r.totalTimeoutMs } : {}),
+    ...(r.maxInFlight !== null ? { maxInFlight: r.maxInFlight } : {}),
+    ...(r.roots !== null ? { roots: r.roots } : {}),
     description: r.description,
     labels: r.labels,
     owner: r.owner,

@@ -16,16 +16,38 @@ export function checkPreconditions(kind: string, name: string, existing: { versi
   }
 }
 
+/** What is sealed of a server: upstream credentials. */
+interface ServerCredentials {
+  headers?: Record<string, string>;
+  env?: Record<string, string>;
+  secretArgs?: string[];
+}
+
+/** What is stored in clear of a server (the `spec` column); rows written before a field existed lack it. */
+interface StoredServerSpec {
+  transport: Transport;
+  timeoutMs: number;
+  totalTimeoutMs?: number;
+  maxInFlight?: number;
+  roots?: { uri: string; name?: string }[];
+  description?: string;
+  labels?: Record<string, string>;
+}
+
 export function serverFromRow(r: Row, sealer: Sealer): ServerRecord {
-  const spec = JSON.parse(r.spec as string) as { transport: Transport; timeoutMs: number; description?: string; labels?: Record<string, string> };
-  const credentials = r.credentials ? (JSON.parse(sealer.open(r.credentials as string)) as { headers?: Record<string, string>; env?: Record<string, string> }) : {};
+  const spec = JSON.parse(r.spec as string) as StoredServerSpec;
+  const credentials = r.credentials ? (JSON.parse(sealer.open(r.credentials as string)) as ServerCredentials) : {};
   const transport = { ...spec.transport } as Transport;
   if (transport.type === "streamable-http" && credentials.headers) transport.headers = credentials.headers;
   if (transport.type === "stdio" && credentials.env) transport.env = credentials.env;
+  if (transport.type === "stdio" && credentials.secretArgs) transport.secretArgs = credentials.secretArgs;
   return {
     name: r.name as string,
     transport,
     timeoutMs: spec.timeoutMs,
+    totalTimeoutMs: spec.totalTimeoutMs ?? null,
+    maxInFlight: spec.maxInFlight ?? null,
+    roots: spec.roots ?? null,
     description: spec.description ?? null,
     labels: spec.labels ?? {},
     owner: (r.owner as string | null) ?? null,
@@ -37,10 +59,11 @@ export function serverFromRow(r: Row, sealer: Sealer): ServerRecord {
 }
 
 /** A server spec split into what is stored in clear and the credentials that are sealed. */
-function splitCredentials(spec: ServerSpec): { public: object; credentials: object } {
-  const { headers, env, ...transport } = spec.transport as Transport & { headers?: Record<string, string>; env?: Record<string, string> };
-  const credentials = { ...(headers ? { headers } : {}), ...(env ? { env } : {}) };
-  return { public: { transport, timeoutMs: spec.timeoutMs, description: spec.description, labels: spec.labels }, credentials };
+function splitCredentials(spec: ServerSpec): { public: StoredServerSpec; credentials: ServerCredentials } {
+  const { headers, env, secretArgs, ...transport } = spec.transport as Transport & ServerCredentials;
+  const credentials = { ...(headers ? { headers } : {}), ...(env ? { env } : {}), ...(secretArgs ? { secretArgs } : {}) };
+  const { totalTimeoutMs, maxInFlight, roots, description, labels } = spec;
+  return { public: { transport: transport as Transport, timeoutMs: spec.timeoutMs, totalTimeoutMs, maxInFlight, roots, description, labels }, credentials };
 }
 
 /**

@@ -9,6 +9,10 @@ export interface ServerRecord {
   name: string;
   transport: Transport;
   timeoutMs: number;
+  totalTimeoutMs: number | null;
+  /** As configured; null when the server leaves it to the default (DEFAULT_MAX_IN_FLIGHT). */
+  maxInFlight: number | null;
+  roots: { uri: string; name?: string }[] | null;
   description: string | null;
   labels: Record<string, string>;
   owner: string | null;
