@@ -33,6 +33,8 @@ export {
   type TraceStep,
 } from "./policy/compile.ts";
 export { RULE_NO_POLICY, RULE_HIDDEN, RULE_DEFAULT_DENY, RULE_ALLOWED, RULE_PINNED } from "./policy/rule-id.ts";
+export { RULE_RESOURCES, RULE_RESOURCES_DEFAULT_DENY, RULE_PROMPTS, RULE_PROMPTS_DEFAULT_DENY, RULE_COMPLETION } from "./policy/rule-id.ts";
+export { GOVERNED_METHODS, type RequestDecision, type RequestInput } from "./policy/methods.ts";
 export type { ApprovalObject, ApprovalList } from "./approvals.ts";
 export { signWebhook, verifyWebhook } from "./webhooks.ts";
 export type { CatalogTool, CatalogToolList } from "./catalog/catalog-tool.ts";

@@ -3,6 +3,8 @@ import type { RiskCategory } from "../catalog/classify.ts";
 import { compilePredicate, describePredicate, type Test } from "./predicate.ts";
 import { allToolsLimitRuleId, approvalRuleId, predicateRuleId, riskLimitRuleId, riskRuleId, RULE_ALLOWED, RULE_DEFAULT_DENY, RULE_HIDDEN, RULE_NO_POLICY, RULE_PINNED, toolLimitRuleId } from "./rule-id.ts";
 import { windowLength, windowStart } from "./window.ts";
+import { compileMethods, type RequestDecision, type RequestInput } from "./methods.ts";
+import { printable } from "../display.ts";
 
 /** What a call is decided on. `now` is epoch milliseconds (or a Date); it picks the limit windows. */
 export interface DecideInput {
@@ -64,12 +66,19 @@ export interface CompiledPolicy {
   /** `decide`, plus every rule it walked, in order. Slower; for `toolgate policy explain`. */
   explain(input: DecideInput): { decision: Decision; steps: TraceStep[] };
   /**
-   * The tools of a `tools/list` result this policy could ever allow (hidden and never-allowed ones removed).
+   * The tools of a `tools/list` result the agent may see. `list: "visible"` (the default, as PolicyLayer): every
+   * tool but hidden ones (`hide`, risk `hide`); `list: "filtered"`: only tools some call could be allowed to use.
    * `categoryOf` gives a tool's risk category, for `risk` rules.
    */
   filterTools<T extends { name: string }>(tools: readonly T[], categoryOf?: (tool: T) => RiskCategory | undefined): T[];
   /** Whether some call to `tool` (of the given risk category, if known) could be allowed. */
   couldAllow(tool: string, category?: RiskCategory): boolean;
+  /** Decides a non-tools/call request the policy may govern. Methods it does not govern are allowed. */
+  decideRequest(input: RequestInput): RequestDecision;
+  /** `decideRequest`, plus every rule it walked; for `toolgate policy explain --method`. */
+  explainRequest(input: RequestInput): { decision: RequestDecision; steps: TraceStep[] };
+  /** The policy's `client_roots`, or undefined when the policy is silent. */
+  readonly clientRoots: "allow" | "deny" | undefined;
 }
 
 export interface CompileOptions {
@@ -156,6 +165,8 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
     else riskRules.set(category, { action: "allow", plan: { require: [], denyIf: [], limits: rule.limits.map((l) => compileLimit(l, riskLimitRuleId(category, l.counter), `risk/${category}`)), allowable: true } });
   }
   const pin = document.pin === true;
+  const listFiltered = document.list === "filtered";
+  const methods = compileMethods(document);
 
   /** The risk rule for a tool not listed by name, when its category is known and has one. */
   function riskRuleFor(tool: string, category: RiskCategory | undefined) {
@@ -176,20 +187,20 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
 
   function evaluate(input: DecideInput, trace?: TraceStep[]): Decision {
     const tool = input.tool;
-    if (hideAll || hidden.has(tool)) return deny(RULE_HIDDEN, `Tool "${tool}" is hidden by policy`, trace);
-    trace?.push({ rule: RULE_HIDDEN, outcome: "pass", detail: `"${tool}" is not hidden` });
+    if (hideAll || hidden.has(tool)) return deny(RULE_HIDDEN, `Tool "${printable(tool)}" is hidden by policy`, trace);
+    trace?.push({ rule: RULE_HIDDEN, outcome: "pass", detail: `"${printable(tool)}" is not hidden` });
     const plan = plans.get(tool);
     const risk = riskRuleFor(tool, input.category);
-    if (risk?.action === "hide") return deny(riskRuleId(input.category!), `Tool "${tool}" is hidden by policy (risk category "${input.category}")`, trace);
+    if (risk?.action === "hide") return deny(riskRuleId(input.category!), `Tool "${printable(tool)}" is hidden by policy (risk category "${input.category}")`, trace);
     if (pin) {
-      if (input.changed) return deny(RULE_PINNED, `Tool "${tool}" changed since it was last reviewed, and this policy pins tool definitions; review the change (toolgate tools ${input.server} --review ${tool}) before calling it`, trace);
-      trace?.push({ rule: RULE_PINNED, outcome: "pass", detail: `"${tool}" is unchanged since it was reviewed` });
+      if (input.changed) return deny(RULE_PINNED, `Tool "${printable(tool)}" changed since it was last reviewed, and this policy pins tool definitions; review the change (toolgate tools ${input.server} --review ${printable(tool)}) before calling it`, trace);
+      trace?.push({ rule: RULE_PINNED, outcome: "pass", detail: `"${printable(tool)}" is unchanged since it was reviewed` });
     }
-    if (risk?.action === "deny") return deny(riskRuleId(input.category!), `Tool "${tool}" is a ${input.category} tool, and this policy denies ${input.category} tools`, trace);
-    if (plan === undefined && !risk && !defaultAllow) return deny(RULE_DEFAULT_DENY, `Tool "${tool}" is not permitted by policy`, trace);
+    if (risk?.action === "deny") return deny(riskRuleId(input.category!), `Tool "${printable(tool)}" is a ${input.category} tool, and this policy denies ${input.category} tools`, trace);
+    if (plan === undefined && !risk && !defaultAllow) return deny(RULE_DEFAULT_DENY, `Tool "${printable(tool)}" is not permitted by policy`, trace);
     trace?.push(
-      plan ? { rule: RULE_DEFAULT_DENY, outcome: "pass", detail: `"${tool}" is listed under tools` }
-      : risk ? { rule: riskRuleId(input.category!), outcome: "pass", detail: `"${tool}" is a ${input.category} tool, allowed by risk rule` }
+      plan ? { rule: RULE_DEFAULT_DENY, outcome: "pass", detail: `"${printable(tool)}" is listed under tools` }
+      : risk ? { rule: riskRuleId(input.category!), outcome: "pass", detail: `"${printable(tool)}" is a ${input.category} tool, allowed by risk rule` }
       : { rule: RULE_DEFAULT_DENY, outcome: "pass", detail: `default is allow` },
     );
     const p = plan ?? risk?.plan ?? unlistedPlan;
@@ -219,7 +230,7 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
     for (const l of p.limits) reservations[i++] = reserve(l, input, now, policyName);
     for (const l of allTools) reservations[i++] = reserve(l, input, now, policyName);
     if (trace) for (const r of reservations) trace.push({ rule: r.rule, outcome: "reserve", detail: `1 of ${r.max} per ${r.window} (${r.scope} scope; window resets ${new Date(r.resetAt).toISOString()})` });
-    if (needsApproval) return { effect: "approval", rule: p.approval!.rule, message: `Call to "${tool}" needs a person's approval (${needsApproval.reason})`, reservations, approval: needsApproval };
+    if (needsApproval) return { effect: "approval", rule: p.approval!.rule, message: `Call to "${printable(tool)}" needs a person's approval (${needsApproval.reason})`, reservations, approval: needsApproval };
     return { effect: "allow", rule: RULE_ALLOWED, message: RULE_ALLOWED, reservations };
   }
 
@@ -230,8 +241,12 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
       const decision = evaluate(input, steps);
       return { decision, steps };
     },
-    filterTools: (tools, categoryOf) => tools.filter((t) => couldAllow(t.name, categoryOf?.(t))),
+    filterTools: (tools, categoryOf) =>
+      tools.filter((t) => (listFiltered ? couldAllow(t.name, categoryOf?.(t)) : !isHidden(t.name, categoryOf?.(t)))),
     couldAllow,
+    decideRequest: methods.decideRequest,
+    explainRequest: methods.explainRequest,
+    clientRoots: methods.clientRoots,
   };
 }
 
@@ -249,7 +264,7 @@ function compileRule(tool: string, list: "require" | "deny_if", predicate: Predi
   const tests = conditions.map(compilePredicate);
   const test: Test = tests.length === 1 ? tests[0]! : (args) => tests.every((t) => t(args));
   const detail = conditions.length === 0 ? "(no conditions: always)" : conditions.map(describePredicate).join(" and ");
-  const engineMessage = list === "require" ? `Call to "${tool}" requires ${detail}` : `Call to "${tool}" denied because ${detail}`;
+  const engineMessage = list === "require" ? `Call to "${printable(tool)}" requires ${detail}` : `Call to "${printable(tool)}" denied because ${detail}`;
   return { rule: predicateRuleId(tool, list, predicate, index), message: predicate.on_deny ?? engineMessage, test, detail };
 }
 

@@ -39,3 +39,23 @@ export function riskLimitRuleId(category: string, counter: string): string {
 export function approvalRuleId(tool: string): string {
   return `/tools/${segment(tool)}/approval`;
 }
+
+/**
+ * (extension) Rule IDs of the sections for requests other than `tools/call`: `/resources/deny_if/<i>` and
+ * `/prompts/deny_if/<i>` for a deny entry, `(resources default deny)` and `(prompts default deny)` when nothing
+ * allows the request, `/completion` for `completion: "deny"`, and the section itself (`/resources`, `/prompts`)
+ * when the request cannot be decided (a missing or odd `uri`/`name`, an ambiguous URI).
+ */
+export const RULE_RESOURCES = "/resources";
+export const RULE_RESOURCES_DEFAULT_DENY = "(resources default deny)";
+export const RULE_PROMPTS = "/prompts";
+export const RULE_PROMPTS_DEFAULT_DENY = "(prompts default deny)";
+export const RULE_COMPLETION = "/completion";
+
+export function resourceDenyRuleId(index: number): string {
+  return `/resources/deny_if/${index}`;
+}
+
+export function promptDenyRuleId(index: number): string {
+  return `/prompts/deny_if/${index}`;
+}

@@ -3,6 +3,7 @@ import { OPERATORS, type Operator } from "./operators.ts";
 import { WINDOW_PATTERN, windowLength } from "./window.ts";
 import { regexProblem } from "./regex.ts";
 import { RISK_CATEGORIES } from "../catalog/classify.ts";
+import { ClientRootsSchema, CompletionSchema, ListSchema, PromptsSchema, ResourcesSchema } from "./methods-schema.ts";
 
 /**
  * The policy document: PolicyLayer's hosted v1 JSON, plus additive extensions (duration windows and the
@@ -198,6 +199,11 @@ export const PolicyDocumentSchema = z
       .boolean({ error: (i) => `pin must be true or false, ${got(i.input)}` })
       .optional()
       .meta({ description: "Toolgate extension: deny calls to a tool whose definition changed since it was last reviewed (see the tool catalog)." }),
+    list: ListSchema.optional(),
+    resources: ResourcesSchema.optional(),
+    prompts: PromptsSchema.optional(),
+    completion: CompletionSchema.optional(),
+    client_roots: ClientRootsSchema.optional(),
   }, { error: (i) => `a policy document must be a JSON object, ${got(i.input)}` })
   .meta({ title: "Toolgate policy document", description: "PolicyLayer-compatible v1 policy for MCP tool calls." });
 
@@ -214,7 +220,7 @@ export type Predicate = z.output<typeof PredicateSchema>;
 
 /** Keys allowed on each kind of object, for "did you mean" hints. */
 export const KEYS = {
-  document: ["$schema", "version", "default", "hide", "all_tools", "tools", "risk", "pin"],
+  document: ["$schema", "version", "default", "hide", "all_tools", "tools", "risk", "pin", "list", "resources", "prompts", "completion", "client_roots"],
   risk: RISK_CATEGORIES,
   allTools: ["limits"],
   tool: ["require", "deny_if", "approval", "limits"],

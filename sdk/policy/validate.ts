@@ -2,6 +2,8 @@ import { ArgumentPath, PolicyDocumentSchema, KEYS, type PolicyDocument } from ".
 import { OPERATORS } from "./operators.ts";
 import { type Issue, toPointer, zodIssues } from "../issues.ts";
 import { ToolgateError } from "../errors.ts";
+import { checkNames } from "./names.ts";
+import { checkMethodSections, methodKeys } from "./methods-validate.ts";
 
 export type ValidationResult =
   | { ok: true; document: PolicyDocument; warnings: Issue[] }
@@ -49,6 +51,7 @@ function knownKeys(path: readonly PropertyKey[]): readonly string[] {
   if (p.length === 0) return KEYS.document;
   if (p[0] === "all_tools") return p.length === 1 ? KEYS.allTools : KEYS.limit;
   if (p[0] === "risk") return p.length === 1 ? KEYS.risk : p.length === 2 ? ["limits"] : KEYS.limit;
+  if (p[0] === "resources" || p[0] === "prompts") return methodKeys(p);
   if (p[0] === "tools") {
     if (p.length === 2) return KEYS.tool;
     if (p[2] === "limits") return KEYS.limit;
@@ -66,6 +69,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Checks that need more than one field. Runs on the raw input, so it must not trust any shape. */
 function checkDocument(input: unknown, errors: Issue[], warnings: Issue[]): void {
   if (!isObject(input)) return;
+  checkNames(input, errors);
+  checkMethodSections(input, warnings);
   const hide = Array.isArray(input.hide) ? input.hide : [];
   const tools = isObject(input.tools) ? input.tools : {};
   const seen = new Map<unknown, number>();

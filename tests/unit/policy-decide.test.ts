@@ -112,14 +112,26 @@ test("rule IDs escape / and ~ in tool and counter names as JSON pointer segments
   assert.equal(policy.decide(call("fs/read~x")).reservations[0]!.rule, "/tools/fs~1read~0x/limits/a~1b");
 });
 
-test("filterTools keeps only tools some call could be allowed to use", () => {
+test('filterTools with list: "filtered" keeps only tools some call could be allowed to use', () => {
   const policy = compile({
-    version: "1", default: "deny", hide: ["secret"],
+    version: "1", default: "deny", hide: ["secret"], list: "filtered",
     tools: { search: {}, secret: {}, refund: { deny_if: [{ conditions: [] }] }, charge: { require: [{ path: "args.a", op: "exists" }] } },
   });
   const tools = ["search", "secret", "refund", "charge", "unlisted"].map((name) => ({ name, description: name }));
   assert.deepEqual(policy.filterTools(tools).map((t) => t.name), ["search", "charge"]);
   assert.equal(tools.length, 5, "input is not mutated");
+});
+
+test('filterTools by default (list: "visible", as PolicyLayer) removes only hidden tools; denied ones stay listed', () => {
+  const document = {
+    version: "1", default: "deny", hide: ["secret"],
+    tools: { search: {}, secret: {}, refund: { deny_if: [{ conditions: [] }] } },
+  } as const;
+  const tools = ["search", "secret", "refund", "unlisted"].map((name) => ({ name }));
+  for (const policy of [compile(document), compile({ ...document, list: "visible" })]) {
+    assert.deepEqual(policy.filterTools(tools).map((t) => t.name), ["search", "refund", "unlisted"]);
+    assert.equal(policy.decide(call("unlisted")).rule, "(default deny)", "a listed tool's calls are still denied");
+  }
 });
 
 test("reservation keys separate scopes, tools, counters and windows", () => {

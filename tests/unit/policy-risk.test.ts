@@ -35,9 +35,11 @@ test("no category known, or no rule for it: the default applies", () => {
   assert.equal(call("pay_x", "financial").rule, "(default deny)");
 });
 
-test("tools/list: risk-hidden and risk-denied tools are removed; allowed ones stay", () => {
+test("tools/list: risk-hidden tools are removed; risk-denied ones stay listed, and list: filtered removes them too", () => {
   const tools = [{ name: "get_x", c: "read" }, { name: "create_x", c: "write" }, { name: "run_x", c: "execute" }, { name: "drop_x", c: "destructive" }, { name: "delete_cache", c: "destructive" }] as const;
-  assert.deepEqual(compiled.filterTools(tools, (t) => t.c).map((t) => t.name), ["get_x", "create_x", "delete_cache"]);
+  assert.deepEqual(compiled.filterTools(tools, (t) => t.c).map((t) => t.name), ["get_x", "create_x", "run_x", "delete_cache"]);
+  const filtered = compilePolicy({ ...policy, list: "filtered" });
+  assert.deepEqual(filtered.filterTools(tools, (t) => t.c).map((t) => t.name), ["get_x", "create_x", "delete_cache"]);
 });
 
 test("pin: a changed tool is denied until reviewed; without pin it is not", () => {

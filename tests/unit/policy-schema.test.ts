@@ -18,3 +18,13 @@ test("the JSON Schema encodes the per-operator value types", () => {
     assert.ok(text.includes(`"const":"${op}"`), `operator ${op} is in the schema`);
   }
 });
+
+test("the JSON Schema describes the extension sections for editors", () => {
+  const schema = JSON.parse(policyJsonSchemaText());
+  assert.deepEqual(schema.properties.list.enum, ["visible", "filtered"]);
+  assert.deepEqual(schema.properties.completion.enum, ["allow", "deny"]);
+  assert.deepEqual(schema.properties.client_roots.enum, ["allow", "deny"]);
+  assert.deepEqual(schema.properties.resources.required, ["default"]);
+  assert.deepEqual(Object.keys(schema.properties.resources.properties.deny_if.items.properties), ["uri_regex", "on_deny"]);
+  assert.deepEqual(Object.keys(schema.properties.prompts.properties.allow.items.properties), ["name"]);
+});
