@@ -3,6 +3,7 @@ import { RISK_CATEGORIES } from "../catalog/classify.ts";
 import { jsonEqual, describePredicate } from "./predicate.ts";
 import { predicateRuleId } from "./rule-id.ts";
 import { windowLength } from "./window.ts";
+import { diffMethodSections } from "./methods-diff.ts";
 
 /**
  * A semantic difference between two policies, for pull-request review. `looser` means some call may now be
@@ -57,6 +58,7 @@ export function diffPolicies(before: PolicyDocument, after: PolicyDocument): Pol
     if (b !== "allowed") continue;
     diffRules(tool, path, rulesOf(before, tool), rulesOf(after, tool), changes);
   }
+  diffMethodSections(before, after, changes);
   return changes;
 }
 

@@ -123,10 +123,10 @@ test('filterTools with list: "filtered" keeps only tools some call could be allo
 });
 
 test('filterTools by default (list: "visible", as PolicyLayer) removes only hidden tools; denied ones stay listed', () => {
-  const document = {
+  const document: PolicyDocumentInput = {
     version: "1", default: "deny", hide: ["secret"],
     tools: { search: {}, secret: {}, refund: { deny_if: [{ conditions: [] }] } },
-  } as const;
+  };
   const tools = ["search", "secret", "refund", "unlisted"].map((name) => ({ name }));
   for (const policy of [compile(document), compile({ ...document, list: "visible" })]) {
     assert.deepEqual(policy.filterTools(tools).map((t) => t.name), ["search", "refund", "unlisted"]);

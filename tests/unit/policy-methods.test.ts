@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compilePolicy, parsePolicy, validatePolicy, type PolicyDocumentInput } from "../../sdk/index.ts";
+import { compilePolicy, diffPolicies, parsePolicy, validatePolicy, type PolicyDocumentInput } from "../../sdk/index.ts";
 
 const compile = (doc: PolicyDocumentInput) => compilePolicy(parsePolicy(doc));
 const read = (uri: unknown) => ({ method: "resources/read", params: { uri } });
@@ -140,4 +140,34 @@ test("the extension sections are validated with paths and plain messages", () =>
     "/resources/deny_if/0/uri_regex: uri_regex must be a string, it is missing",
   ]);
   assert.deepEqual(r.warnings.map((w) => `${w.path}: ${w.message}`), ['/prompts/allow: allow entries have no effect: prompts default is "allow", so everything not denied is allowed already']);
+});
+
+test("policy diff: adding a section is stricter, removing one LOOSER; entries pair by value", () => {
+  const base = { version: "1", default: "deny" } as const;
+  const a = parsePolicy({ ...base, resources: { default: "deny", allow: [{ uri_regex: "^file:///srv/docs/" }], deny_if: [{ uri_regex: "\\.env$" }] }, prompts: { default: "allow", deny_if: [{ name: "debug", on_deny: "No." }] } });
+  const b = parsePolicy({ ...base, resources: { default: "deny", allow: [{ uri_regex: "^file:///srv/" }], deny_if: [{ uri_regex: "\\.env$" }, { uri_regex: "\\.pem$" }] }, prompts: { default: "allow", deny_if: [{ name: "debug", on_deny: "Not here." }] } });
+  assert.deepEqual(diffPolicies(a, b), [
+    { path: "/resources/allow", direction: "looser", description: 'URIs matching "^file:///srv/" now allowed' },
+    { path: "/resources/allow", direction: "stricter", description: 'URIs matching "^file:///srv/docs/" no longer allowed' },
+    { path: "/resources/deny_if", direction: "stricter", description: 'URIs matching "\\\\.pem$" now denied' },
+    { path: "/prompts/deny_if", direction: "neutral", description: 'on_deny message changed for prompt "debug"' },
+  ]);
+  assert.deepEqual(diffPolicies(parsePolicy(base), a).map((c) => [c.path, c.direction]), [["/resources", "stricter"], ["/prompts", "stricter"]]);
+  assert.deepEqual(diffPolicies(a, parsePolicy(base)).map((c) => [c.path, c.direction]), [["/resources", "looser"], ["/prompts", "looser"]]);
+  const opened = parsePolicy({ ...base, resources: { default: "allow" } });
+  assert.deepEqual(diffPolicies(parsePolicy({ ...base, resources: { default: "deny" } }), opened), [{ path: "/resources/default", direction: "looser", description: "resources default changed deny → allow" }]);
+});
+
+test("policy diff: completion, client_roots and list", () => {
+  const base = { version: "1", default: "deny" } as const;
+  const d = (x: PolicyDocumentInput, y: PolicyDocumentInput) => diffPolicies(parsePolicy(x), parsePolicy(y));
+  assert.deepEqual(d(base, { ...base, completion: "deny" }), [{ path: "/completion", direction: "stricter", description: "completion/complete is now denied" }]);
+  assert.deepEqual(d({ ...base, completion: "deny" }, base), [{ path: "/completion", direction: "looser", description: "completion/complete is now allowed" }]);
+  assert.deepEqual(d(base, { ...base, completion: "allow" }), [], "absent completion means allow");
+  assert.deepEqual(d(base, { ...base, client_roots: "allow" }), [{ path: "/client_roots", direction: "looser", description: "the agent's roots are now relayed for every server (were relayed for HTTP servers only (the gateway's default))" }]);
+  assert.deepEqual(d(base, { ...base, client_roots: "deny" }).map((c) => c.direction), ["stricter"]);
+  assert.deepEqual(d({ ...base, client_roots: "allow" }, base).map((c) => c.direction), ["stricter"]);
+  assert.deepEqual(d({ ...base, client_roots: "deny" }, base).map((c) => c.direction), ["looser"]);
+  assert.deepEqual(d(base, { ...base, list: "filtered" }), [{ path: "/list", direction: "neutral", description: "tools/list now shows only tools some call could be allowed to use (calls are decided as before)" }]);
+  assert.deepEqual(d(base, { ...base, list: "visible" }), []);
 });
