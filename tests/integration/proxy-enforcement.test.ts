@@ -89,9 +89,10 @@ for (const [grantName, server] of [["alice", "everything"], ["alice-http", "ever
       assert.equal(text(await c.callTool({ name: "get-sum", arguments: { a: 500, b: 1 } })), "The sum of 500 and 1 is 501.");
     });
 
-    test("tools/list shows only tools the policy could allow; hidden ones are absent", async () => {
+    test("tools/list keeps default-denied tools listed (list: visible, as PolicyLayer); hidden ones are absent", async () => {
       const c = await client(grantName, server);
-      assert.deepEqual((await c.listTools()).tools.map((t) => t.name).sort(), ["echo", "get-sum"]);
+      const names = (await c.listTools()).tools.map((t) => t.name);
+      assert.deepEqual(["echo", "get-sum", "trigger-long-running-operation", "get-env"].map((n) => names.includes(n)), [true, true, true, false]);
     });
   });
 }

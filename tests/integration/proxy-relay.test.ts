@@ -154,7 +154,8 @@ describe("server-filesystem over stdio", () => {
     assert.deepEqual([denied.isError, text(denied)], [true, "[POLICY DENIED] Writing to credential folders is not allowed."]);
     const allowed = await client.callTool({ name: "write_file", arguments: { path: join(share, "todo.txt"), content: "ship it" } });
     assert.match(text(allowed), /Successfully wrote/);
-    assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), ["list_directory", "read_text_file", "write_file"]);
+    const listed = (await client.listTools()).tools.map((t) => t.name);
+    assert.deepEqual(["list_directory", "read_text_file", "write_file", "move_file"].map((n) => listed.includes(n)), [true, true, true, true], "default-denied tools stay listed (list: visible)");
     await client.close();
   });
 });
