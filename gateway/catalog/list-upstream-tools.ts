@@ -6,9 +6,13 @@ import type { ToolDefinition } from "../../sdk/index.ts";
 import type { ServerTarget } from "../contracts.ts";
 import { SDK_VERSION } from "../../sdk/index.ts";
 
+/** More pages than this, or a cursor that comes back, and the listing fails rather than pass for complete. */
+export const MAX_TOOL_PAGES = 100;
+
 /**
  * Lists every tool of an upstream with its own MCP session (a short-lived child process for stdio servers),
- * following `nextCursor` pages. Bounded by the server's `timeoutMs` for each step.
+ * following `nextCursor` pages. Bounded by the server's `timeoutMs` for each step. The result is the complete
+ * list or an error: the catalog removes whatever a listing lacks.
  */
 export async function listUpstreamTools(target: ServerTarget): Promise<ToolDefinition[]> {
   const t = target.transport;
@@ -21,14 +25,17 @@ export async function listUpstreamTools(target: ServerTarget): Promise<ToolDefin
   try {
     await client.connect(transport, options);
     const tools: ToolDefinition[] = [];
+    const seen = new Set<string>();
     let cursor: string | undefined;
-    for (let page = 0; page < 100; page++) {
-      const result = await client.listTools(cursor ? { cursor } : {}, options);
+    for (let page = 1; ; page++) {
+      const result = await client.listTools(cursor === undefined ? {} : { cursor }, options);
       tools.push(...(result.tools as ToolDefinition[]));
       cursor = result.nextCursor;
-      if (!cursor) break;
+      if (!cursor) return tools;
+      if (seen.has(cursor)) throw new Error(`tools/list returned the same cursor twice (after page ${page})`);
+      if (page === MAX_TOOL_PAGES) throw new Error(`tools/list has more than ${MAX_TOOL_PAGES} pages`);
+      seen.add(cursor);
     }
-    return tools;
   } finally {
     await client.close().catch(() => {});
   }
