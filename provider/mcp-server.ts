@@ -6,27 +6,52 @@ export type McpServerTransport =
   | {
       type: "streamable-http";
       /** The upstream MCP endpoint, e.g. `https://mcp.example.com/mcp`. */
-      url: string;
+      url: pulumi.Input<string>;
       /** Headers sent upstream (API keys, tenant IDs). Secret: encrypted in state and in the gateway. */
-      headers?: Record<string, string>;
+      headers?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     }
   | {
       type: "stdio";
       /** The command the gateway runs, one child process per MCP session. */
-      command: string;
-      args?: string[];
+      command: pulumi.Input<string>;
+      args?: pulumi.Input<pulumi.Input<string>[]>;
+      /** Arguments appended after `args` (keys, connection strings). Secret: encrypted in state and in the gateway. */
+      secretArgs?: pulumi.Input<pulumi.Input<string>[]>;
       /** Environment of the child process. Secret: encrypted in state and in the gateway. */
-      env?: Record<string, string>;
-      cwd?: string;
+      env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+      cwd?: pulumi.Input<string>;
+      /** Run the child as this user / group (name or numeric id); applies when the gateway runs as root. */
+      user?: pulumi.Input<string | number>;
+      group?: pulumi.Input<string | number>;
     };
+
+/** A root the gateway gives the server in answer to `roots/list`. */
+export interface McpServerRoot {
+  /** An absolute URI, e.g. `file:///srv/data`. */
+  uri: pulumi.Input<string>;
+  name?: pulumi.Input<string>;
+}
+
+/** Credentials as they are kept in state (secret) and sent to the gateway inside the transport. */
+export interface McpServerCredentials {
+  headers?: Record<string, string>;
+  env?: Record<string, string>;
+  secretArgs?: string[];
+}
 
 export interface McpServerArgs {
   /** The server's name in the gateway and in its URL (`/mcp/<name>`). Default: the resource's logical name. Changing it replaces the server. */
   name?: pulumi.Input<string>;
   /** How the gateway reaches the upstream MCP server. */
   transport: pulumi.Input<McpServerTransport>;
-  /** Upstream request timeout in ms (default 30000). */
+  /** Idle timeout in ms (default 30000): a call fails when the upstream sends nothing, not even progress, for this long. */
   timeoutMs?: pulumi.Input<number>;
+  /** Bound on a whole call in ms (at least `timeoutMs`, at most one hour). Default: none. */
+  totalTimeoutMs?: pulumi.Input<number>;
+  /** Most calls in flight to this upstream at once, 1-1024 (default 64); beyond it calls fail at once as busy. */
+  maxInFlight?: pulumi.Input<number>;
+  /** Pinned roots (at most 100): the gateway answers the server's `roots/list` with these and ignores the agent's. */
+  roots?: pulumi.Input<pulumi.Input<McpServerRoot>[]>;
   description?: pulumi.Input<string>;
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Take over a server of this name that exists in the gateway but was not created by this stack. */
@@ -45,8 +70,12 @@ export class McpServer extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   /** The transport without credentials (those are in `credentials`, a secret). */
   declare readonly transport: pulumi.Output<Record<string, unknown>>;
-  declare readonly credentials: pulumi.Output<{ headers?: Record<string, string>; env?: Record<string, string> }>;
+  /** `headers`, `env` and `secretArgs`: secret. */
+  declare readonly credentials: pulumi.Output<McpServerCredentials>;
   declare readonly timeoutMs: pulumi.Output<number>;
+  declare readonly totalTimeoutMs: pulumi.Output<number | undefined>;
+  declare readonly maxInFlight: pulumi.Output<number | undefined>;
+  declare readonly roots: pulumi.Output<{ uri: string; name?: string }[] | undefined>;
   declare readonly description: pulumi.Output<string | undefined>;
   declare readonly labels: pulumi.Output<Record<string, string>>;
   /** The gateway's version of the object; changes on every update. */
@@ -63,6 +92,9 @@ export class McpServer extends pulumi.dynamic.Resource {
         transport: transport.apply(withoutCredentials),
         credentials: pulumi.secret(transport.apply(credentialsOf)),
         timeoutMs: args.timeoutMs,
+        totalTimeoutMs: args.totalTimeoutMs,
+        maxInFlight: args.maxInFlight,
+        roots: args.roots,
         description: args.description,
         labels: args.labels,
         adopt: args.adopt,
@@ -75,16 +107,18 @@ export class McpServer extends pulumi.dynamic.Resource {
   }
 }
 
-function withoutCredentials(t: McpServerTransport): Record<string, unknown> {
+type Transport = pulumi.Unwrap<McpServerTransport>;
+
+function withoutCredentials(t: Transport): Record<string, unknown> {
   if (t.type === "stdio") {
-    const { env: _env, ...rest } = t;
+    const { env: _env, secretArgs: _secretArgs, ...rest } = t;
     return rest;
   }
-  const { headers: _headers, ...rest } = t as { headers?: unknown } & Record<string, unknown>;
+  const { headers: _headers, ...rest } = t;
   return rest;
 }
 
-function credentialsOf(t: McpServerTransport): { headers?: Record<string, string>; env?: Record<string, string> } {
-  if (t.type === "stdio") return t.env ? { env: t.env } : {};
-  return t.type === "streamable-http" && t.headers ? { headers: t.headers } : {};
+function credentialsOf(t: Transport): McpServerCredentials {
+  if (t.type === "stdio") return { ...(t.env ? { env: t.env } : {}), ...(t.secretArgs ? { secretArgs: t.secretArgs } : {}) };
+  return t.headers ? { headers: t.headers } : {};
 }

@@ -3,12 +3,15 @@ import { adminClient } from "./config.ts";
 import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, upsertOwned, type CheckFailure, type Props } from "./common.ts";
 import { deleteOwned, nameFailures } from "./lifecycle.ts";
 
-type Credentials = { headers?: Record<string, string>; env?: Record<string, string> };
+type Credentials = { headers?: Record<string, string>; env?: Record<string, string>; secretArgs?: string[] };
 
 interface ServerObject {
   name: string;
-  transport: Record<string, unknown> & { headers?: Record<string, string>; env?: Record<string, string> };
+  transport: Record<string, unknown> & Credentials;
   timeoutMs: number;
+  totalTimeoutMs?: number;
+  maxInFlight?: number;
+  roots?: { uri: string; name?: string }[];
   description?: string | null;
   labels?: Record<string, string>;
   owner?: string | null;
@@ -16,7 +19,9 @@ interface ServerObject {
   version: number;
 }
 
-const COMPARED = ["name", "transport", "credentials", "timeoutMs", "description", "labels", "owner"] as const;
+/** Inputs sent to the admin API as they are (besides name, transport and credentials). */
+const PLAIN = ["timeoutMs", "totalTimeoutMs", "maxInFlight", "roots", "description", "labels"] as const;
+const COMPARED = ["name", "transport", "credentials", ...PLAIN, "owner"] as const;
 const OUTPUT_ONLY = ["version", "credentialsDigest", "schemaVersion"];
 /** Put in place of credentials changed outside Pulumi, so that refresh shows drift and `up` writes the program's values back. */
 export const DRIFTED_CREDENTIAL = "(changed outside Pulumi)";
@@ -28,16 +33,16 @@ export const serverProvider = {
     if (isUnknown(inputs)) return { inputs, failures };
     const parsed = ServerSpecSchema.safeParse(spec(inputs));
     if (!parsed.success) {
-      // Issues under transport.headers/env are reported on `credentials`, where the program's secrets live; values are never echoed.
-      const issues = zodIssues(parsed.error, { input: spec(inputs) }).map((i) => ({ ...i, path: i.path.replace(/^\/transport\/(headers|env)/, "/credentials/$1") }));
+      // Issues under transport.headers/env/secretArgs are reported on `credentials`, where the program's secrets live; values are never echoed.
+      const issues = zodIssues(parsed.error, { input: spec(inputs) }).map((i) => ({ ...i, path: i.path.replace(/^\/transport\/(headers|env|secretArgs)/, "/credentials/$1") }));
       failures.push(...toFailures(issues));
       return { inputs, failures };
     }
-    const { headers, env, ...transport } = parsed.data.transport as ServerObject["transport"];
+    const { headers, env, secretArgs, ...transport } = parsed.data.transport as ServerObject["transport"];
     const normalized: Props = {
       ...inputs,
       transport,
-      credentials: { ...(headers ? { headers } : {}), ...(env ? { env } : {}) },
+      credentials: { ...(headers ? { headers } : {}), ...(env ? { env } : {}), ...(secretArgs ? { secretArgs } : {}) },
       timeoutMs: parsed.data.timeoutMs,
       labels: parsed.data.labels ?? {},
     };
@@ -58,15 +63,18 @@ export const serverProvider = {
     return forPulumi("read server", id, async () => {
       const live = await adminClient().get<ServerObject>("servers", id);
       if (!live) return {};
-      const { headers, env, ...transport } = live.value.transport;
+      const { headers, env, secretArgs, ...transport } = live.value.transport;
       const sameCredentials = live.value.credentialsDigest !== undefined && live.value.credentialsDigest === props.credentialsDigest;
-      const credentials: Credentials = sameCredentials ? ((props.credentials as Credentials) ?? {}) : drifted(headers, env);
+      const credentials: Credentials = sameCredentials ? ((props.credentials as Credentials) ?? {}) : drifted({ headers, env, secretArgs });
       const inputs: Props = {
         ...inputsOf(props, OUTPUT_ONLY),
         name: live.value.name,
         transport,
         credentials,
         timeoutMs: live.value.timeoutMs,
+        totalTimeoutMs: live.value.totalTimeoutMs,
+        maxInFlight: live.value.maxInFlight,
+        roots: live.value.roots,
         description: live.value.description ?? undefined,
         labels: live.value.labels ?? {},
         owner: live.value.owner ?? undefined,
@@ -93,15 +101,21 @@ function spec(inputs: Props): Props {
   const credentials = (inputs.credentials ?? {}) as Credentials;
   const transport = { ...(inputs.transport as Record<string, unknown>) };
   if (transport.type === "stdio" && credentials.env) transport.env = credentials.env;
+  if (transport.type === "stdio" && credentials.secretArgs) transport.secretArgs = credentials.secretArgs;
   if (transport.type === "streamable-http" && credentials.headers) transport.headers = credentials.headers;
   const out: Props = { name: inputs.name, transport };
-  for (const key of ["timeoutMs", "description", "labels"]) if (inputs[key] !== undefined) out[key] = inputs[key];
+  for (const key of PLAIN) if (inputs[key] !== undefined) out[key] = inputs[key];
   return out;
 }
 
-function drifted(headers: Record<string, string> | undefined, env: Record<string, string> | undefined): Credentials {
+/** The shape of the live credentials (names and counts only), every value marked as changed. */
+function drifted(live: { headers?: Record<string, string>; env?: Record<string, string>; secretArgs?: string[] }): Credentials {
   const mark = (m: Record<string, string>) => Object.fromEntries(Object.keys(m).map((k) => [k, DRIFTED_CREDENTIAL]));
-  return { ...(headers ? { headers: mark(headers) } : {}), ...(env ? { env: mark(env) } : {}) };
+  return {
+    ...(live.headers ? { headers: mark(live.headers) } : {}),
+    ...(live.env ? { env: mark(live.env) } : {}),
+    ...(live.secretArgs ? { secretArgs: live.secretArgs.map(() => DRIFTED_CREDENTIAL) } : {}),
+  };
 }
 
 function outputs(inputs: Props, live: ServerObject): Props {

@@ -59,6 +59,43 @@ test("server credentials are split out of the transport and secret; the transpor
   assert.deepEqual(await resolve(stdio.credentials), { env: { TOKEN: "t" } });
 });
 
+test("stdio secretArgs are credentials (secret); user, group, roots and limits are plain inputs that accept outputs", async () => {
+  const dataDir = pulumi.output("file:///srv/data");
+  const server = new McpServer("db", {
+    transport: { type: "stdio", command: "db-mcp", args: ["--read-only"], secretArgs: [pulumi.output("--password=hunter2")], env: { TOKEN: pulumi.output("t") }, user: "mcp", group: 1001 },
+    roots: [{ uri: dataDir, name: pulumi.output("data") }],
+    timeoutMs: 10_000,
+    totalTimeoutMs: 60_000,
+    maxInFlight: 8,
+  });
+  assert.deepEqual(await resolve(server.credentials), { env: { TOKEN: "t" }, secretArgs: ["--password=hunter2"] });
+  assert.equal(await isSecret(server.credentials), true);
+  assert.deepEqual(await resolve(server.transport), { type: "stdio", command: "db-mcp", args: ["--read-only"], user: "mcp", group: 1001 });
+  const inputs = registered.find((r) => r.name === "db")!.inputs;
+  assert.deepEqual([inputs.roots, inputs.totalTimeoutMs, inputs.maxInFlight], [[{ uri: "file:///srv/data", name: "data" }], 60_000, 8]);
+  assert.ok(!JSON.stringify(inputs.transport).includes("hunter2"), "secret arguments never sit in the plain transport");
+});
+
+test("check reports secretArgs problems on credentials without echoing them, and roots/limits by path", async () => {
+  const { serverProvider } = await import("../../provider/impl/server.ts");
+  const { failures } = await serverProvider.check({}, {
+    name: "db",
+    transport: { type: "stdio", command: "db-mcp", user: "1000" },
+    credentials: { secretArgs: ["--ok", 4242] },
+    roots: [{ uri: "srv/data" }],
+    maxInFlight: 2000,
+  });
+  assert.deepEqual(failures, [
+    { property: "credentials.secretArgs[1]", reason: "secretArgs entries must be strings, got number" },
+    { property: "transport.user", reason: 'user must be a user name (up to 32 letters, digits, ".", "_" or "-", starting with a letter or "_") or a numeric id given as a number (0 to 4294967294), got "1000"' },
+    { property: "maxInFlight", reason: "maxInFlight must be at most 1024" },
+    { property: "roots[0].uri", reason: "uri must be an absolute URI without spaces, such as file:///srv/data, got text that is not a URL" },
+  ]);
+  assert.ok(!JSON.stringify(failures).includes("4242"), "secret arguments are not echoed");
+  const timeouts = await serverProvider.check({}, { name: "db", transport: { type: "stdio", command: "db-mcp" }, timeoutMs: 5000, totalTimeoutMs: 1000 });
+  assert.deepEqual(timeouts.failures, [{ property: "totalTimeoutMs", reason: "totalTimeoutMs must be at least timeoutMs (5000)" }]);
+});
+
 test("a grant accepts server and policy by name", async () => {
   const grant = new Grant("ci", { server: "github", policy: "ci-policy", rotation: "2026-11" });
   assert.equal(await resolve(grant.server), "github");
