@@ -6,8 +6,8 @@ import { RISK_CATEGORIES } from "../catalog/classify.ts";
 import { ClientRootsSchema, CompletionSchema, ListSchema, PromptsSchema, ResourcesSchema } from "./methods-schema.ts";
 
 /**
- * The policy document: PolicyLayer's hosted v1 JSON, plus additive extensions (duration windows and the
- * `server`, `policy` and `global` scopes). A PolicyLayer document is valid here and means the same.
+ * The policy document: PolicyLayer's hosted v1 JSON, plus additive extensions (durations, scopes, approval, risk,
+ * pin, list and the sections for other requests). docs/policy.md tables every difference from PolicyLayer.
  * This schema is the single source of the TypeScript types and of `sdk/schema/policy.schema.json`;
  * checks that need the whole document (duplicates, dead rules) live in `validate.ts`.
  */
