@@ -56,6 +56,8 @@ export interface ActivePolicy {
 export interface RuntimeView {
   /** The grant whose token hashes to this value, or undefined (unknown or revoked). */
   grantByTokenHash(sha256Hex: string): GrantIdentity | undefined;
+  /** The grant with this name as it is now, or undefined (deleted). */
+  grant(name: string): GrantIdentity | undefined;
   server(name: string): ServerTarget | undefined;
   policy(name: string): ActivePolicy | undefined;
 }
@@ -112,5 +114,5 @@ export interface ProxyMetrics {
   decision(effect: "allow" | "deny", rule: string, server: string): void;
   /** Gateway-added latency of one request (seconds), by JSON-RPC method. */
   latency(method: string, seconds: number): void;
-  upstreamError(server: string, kind: "timeout" | "connect" | "protocol" | "status" | "crash"): void;
+  upstreamError(server: string, kind: "timeout" | "connect" | "protocol" | "status" | "crash" | "busy" | "closed"): void;
 }

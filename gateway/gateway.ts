@@ -1,20 +1,25 @@
+import { hkdfSync } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve as serveHono } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import type { ServeConfig } from "./config.ts";
 import { createAdminApp } from "./admin/app.ts";
-import { generateAdminToken, generateSecretKey, lockDataDir, prepareDataDir, secretFile } from "./data-dir.ts";
+import { generateAdminToken, generateSecretKey, lockDataDir, prepareDataDir, secretFile, secureDataDir } from "./data-dir.ts";
 import { createMetrics } from "./metrics.ts";
 import { createProxy } from "./proxy/create-proxy.ts";
 import { createRuntimeView } from "./runtime-view.ts";
 import { createSealer, parseKey } from "./store/seal.ts";
 import { openBackends, type Backends } from "./store/backends.ts";
+import { startupFailure } from "./store/store-faults.ts";
+import { join } from "node:path";
 import { hostname } from "node:os";
 import { newReplicaId, type ReplicaDirectory } from "./replicas.ts";
 import { createCatalog } from "./catalog/catalog.ts";
 import { createApprovals } from "./approvals/approvals.ts";
 import { createWebhookNotifier } from "./webhooks/notifier.ts";
+import { createWebhookTargets } from "./webhooks/webhook-targets.ts";
+import { startAuditPruner } from "./store/audit-retention.ts";
 import { listUpstreamTools } from "./catalog/list-upstream-tools.ts";
 
 export interface RunningGateway {
@@ -38,14 +43,23 @@ export function createLogger(level: string): Logger {
 
 /** Starts the gateway: store, admin API and proxy, each on its own listener. */
 export async function startGateway(config: ServeConfig, log: Logger): Promise<RunningGateway> {
-  prepareDataDir(config.dataDir);
-  const unlock = lockDataDir(config.dataDir);
+  // A data dir that cannot be written (full, read-only, damaged files) is said in one line naming the file.
+  const databasePath = config.databaseUrl ? undefined : join(config.dataDir, "toolgate.db");
+  let unlock: () => void;
+  try {
+    prepareDataDir(config.dataDir, log);
+    unlock = lockDataDir(config.dataDir);
+  } catch (error) {
+    throw startupFailure(error, { file: join(config.dataDir, "gateway.lock") });
+  }
   let backends: Backends | undefined;
   try {
     const admin = config.adminToken ? { value: config.adminToken, created: false } : secretFile(config.dataDir, "admin-token", generateAdminToken);
     const key = config.secretKey ? parseKey(config.secretKey, "TOOLGATE_SECRET_KEY") : parseKey(secretFile(config.dataDir, "secret.key", generateSecretKey).value, "the data dir's secret.key");
     const sealer = createSealer(key, config.previousSecretKeys.map((k, i) => parseKey(k, `TOOLGATE_SECRET_KEY_PREVIOUS[${i}]`)));
     const opened = await openBackends(config, sealer, log);
+    // The database files exist now: make them private like the rest of the data dir.
+    secureDataDir(config.dataDir, log);
     backends = opened;
     const { config: store, counters, audit } = opened;
     const view = createRuntimeView();
@@ -64,23 +78,41 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     await catalog.load();
     await opened.follow(view, catalog);
     let adminUrl = "";
-    const webhooks = createWebhookNotifier({ store, log, adminUrl: () => adminUrl });
-    const approvals = createApprovals({ store: opened.approvals, audit, log, notify: (event, approval) => webhooks.notify(event, approval) });
+    const webhookTargets = createWebhookTargets(config.webhookAllow);
+    const webhooks = createWebhookNotifier({ store, log, adminUrl: () => adminUrl, targets: webhookTargets });
+    const approvals = createApprovals({ store: opened.approvals, audit, log, notify: (event, approval) => webhooks.notify(event, approval), maxPendingPerGrant: config.maxPendingApprovalsPerGrant });
     const replicaId = newReplicaId();
     // Registered once the proxy listens (its address is part of the registration).
     const registered: { directory?: ReplicaDirectory } = {};
     const replica = { id: replicaId, locate: async (id: string) => registered.directory?.locate(id) };
-    const proxy = createProxy({ replica, view, counters, audit, metrics, log, catalog, approvals, servingProblem: opened.servingProblem, allowedOrigins: config.allowedOrigins, maxStdioProcesses: config.maxStdioProcesses });
+    const proxy = createProxy({
+      replica,
+      view,
+      counters,
+      audit,
+      metrics,
+      log,
+      catalog,
+      approvals,
+      servingProblem: opened.servingProblem,
+      allowedOrigins: config.allowedOrigins,
+      // Every replica derives the same key, so any replica can check a session's grant.
+      sessionKey: Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), "toolgate mcp session binding", 32)),
+      dataDir: config.dataDir,
+      maxStdioProcesses: config.maxStdioProcesses,
+      maxStdioPerGrant: config.maxStdioPerGrant,
+      maxBodyBytes: config.maxBodyBytes,
+    });
     metrics.observe(proxy);
-    const proxyServer = createServer((req, res) => {
-      const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec(req.url ?? "");
-      if (!match) {
+    const proxyServer = createServer({ headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs }, (req, res) => {
+      const server = serverInPath(req.url);
+      if (server === undefined) {
         res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Not found: MCP endpoints are /mcp/<server>" } }));
         return;
       }
-      void proxy.handle(req, res, decodeURIComponent(match[1]!));
+      void proxy.handle(req, res, server);
     });
-    proxyServer.keepAliveTimeout = 65_000;
+    limitConnections(proxyServer, config);
     await listen(proxyServer, config.listen.host, config.listen.port);
     const proxyUrl = config.publicUrl?.replace(/\/+$/, "") ?? urlOf(proxyServer);
     registered.directory = await opened.registerReplica(replicaId, config.advertiseUrl?.replace(/\/+$/, "") ?? advertisedUrl(proxyServer));
@@ -97,13 +129,16 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       readOnlyToken: config.readOnlyToken,
       proxyUrl: () => proxyUrl,
       ready: async () => opened.servingProblem() ?? (await opened.readinessProblem()),
+      webhookTargets,
     });
     const adminServer = await new Promise<Server>((resolve, reject) => {
       const s = serveHono({ fetch: app.fetch, hostname: config.adminListen.host, port: config.adminListen.port }, () => resolve(s as Server));
       (s as Server).once("error", reject);
     });
+    limitConnections(adminServer, config);
     adminUrl = urlOf(adminServer);
 
+    const pruner = config.auditRetention ? startAuditPruner(audit, config.auditRetention, log) : undefined;
     let stopped: Promise<void> | undefined;
     return {
       proxyUrl,
@@ -122,6 +157,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
           await new Promise((r) => adminServer.close(r));
           adminServer.closeAllConnections();
           await registered.directory?.close();
+          await pruner?.stop();
           await opened.close();
           unlock();
         })();
@@ -131,8 +167,27 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
   } catch (error) {
     await backends?.close().catch(() => {});
     unlock();
-    throw error;
+    throw startupFailure(error, { file: config.dataDir, database: databasePath });
   }
+}
+
+/** The server name in `/mcp/<server>`, or undefined for any other path (a malformed escape included). */
+function serverInPath(url: string | undefined): string | undefined {
+  const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec(url ?? "");
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Unauthenticated clients cannot hold sockets open: slow headers and bodies are cut off, connections are capped. */
+function limitConnections(server: Server, config: ServeConfig): void {
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = config.headersTimeoutMs;
+  server.requestTimeout = config.requestTimeoutMs;
+  server.maxConnections = config.maxConnections;
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

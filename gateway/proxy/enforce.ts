@@ -1,5 +1,5 @@
 import { limitDenial, NO_POLICY_DECISION, RULE_NO_POLICY, type Decision, type Reservation, type RiskCategory } from "../../sdk/index.ts";
-import type { ActivePolicy, CounterStore, GrantIdentity } from "../contracts.ts";
+import type { ActivePolicy, CounterStore, GrantIdentity, ReserveResult } from "../contracts.ts";
 import type { ApprovalRecord } from "../approvals/approval-store.ts";
 import type { Approvals } from "../approvals/approvals.ts";
 
@@ -34,6 +34,12 @@ export async function gateToolCall(
   let approval: ApprovalRecord | undefined;
   if (decision.effect === "approval") {
     if (!approvals) return { allowed: false, policy, decision: { effect: "deny", rule: decision.rule, message: "This call needs a person's approval, which this gateway cannot ask for", reservations: [] } };
+    // A call over its limits is denied before a person is asked to approve it.
+    if (decision.reservations.length > 0) {
+      const probe = await counters.reserve(decision.reservations);
+      if (!probe.ok) return limitsRefused(probe, decision.reservations, policy);
+      await counters.release(decision.reservations).catch(() => {});
+    }
     let admission: Awaited<ReturnType<Approvals["admit"]>>;
     try {
       admission = await approvals.admit({ grant: grant.name, server, tool, args, policy: policy.name, policyVersion: policy.version, rule: decision.rule, requirement: decision.approval });
@@ -56,11 +62,14 @@ export async function gateToolCall(
   if (taken.ok) return { allowed: true, reservations: decision.reservations, policy, ...(approval ? { approval } : {}) };
   // The call did not happen, so its approval can still be used.
   if (approval) await approvals!.restore(approval.id).catch(() => {});
+  return limitsRefused(taken, decision.reservations, policy);
+}
+
+function limitsRefused(taken: ReserveResult & { ok: false }, reservations: readonly Reservation[], policy: ActivePolicy): Gate {
   if ("full" in taken) return { allowed: false, decision: limitDenial(taken.full), policy };
-  const first = decision.reservations[0]!;
   return {
     allowed: false,
     policy,
-    decision: { effect: "deny", rule: first.rule, message: `Limits cannot be checked right now (${taken.unavailable}), so the call was denied (fail closed).`, reservations: [] },
+    decision: { effect: "deny", rule: reservations[0]!.rule, message: `Limits cannot be checked right now (${taken.unavailable}), so the call was denied (fail closed).`, reservations: [] },
   };
 }

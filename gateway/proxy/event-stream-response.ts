@@ -32,6 +32,14 @@ export class EventStreamResponse extends Writable {
     return this;
   }
 
+  getHeader(name: string): string | undefined {
+    return name.toLowerCase() === "content-type" ? this.contentType || undefined : undefined;
+  }
+
+  removeHeader(name: string): void {
+    if (name.toLowerCase() === "content-type") this.contentType = "";
+  }
+
   writeHead(_status: number, headers?: Record<string, string | number>): this {
     for (const [name, value] of Object.entries(headers ?? {})) this.setHeader(name, value);
     this.started = true;

@@ -1,207 +1,296 @@
-import { Transform } from "node:stream";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream/promises";
 import { errors as undiciErrors, type Dispatcher } from "undici";
 import type { ServerTarget } from "../contracts.ts";
 import { mediaType } from "../http/media-type.ts";
-import { ERROR, errorMessage, type JsonRpcMessage } from "./jsonrpc.ts";
-import { SseRewriter } from "./sse.ts";
-import type { PostOutcome, ResponseWatch, Upstream } from "./upstream.ts";
+import { ERROR, errorMessage, idKey, tryParse, type JsonRpcId, type JsonRpcMessage } from "./jsonrpc.ts";
+import type { SessionBinding } from "./session-binding.ts";
+import { SseSplitter, sseEvent } from "./sse.ts";
+import type { Exchange, PostOutcome, SessionRequest, Upstream, UpstreamContext, UpstreamFailure } from "./upstream.ts";
 
 /** Request headers passed to the upstream; everything else (Authorization, Cookie, hop-by-hop) is dropped. */
-const FORWARDED_REQUEST = ["accept", "content-type", "mcp-session-id", "mcp-protocol-version", "last-event-id", "user-agent"];
-/** Response headers passed back to the client. */
-const FORWARDED_RESPONSE = ["content-type", "mcp-session-id", "mcp-protocol-version", "cache-control", "retry-after", "www-authenticate"];
+const FORWARDED_REQUEST = ["accept", "mcp-protocol-version", "last-event-id", "user-agent"];
+/** Response headers passed back to the client (the session id is wrapped, see session-binding.ts). */
+const FORWARDED_RESPONSE = ["content-type", "mcp-protocol-version", "cache-control", "retry-after", "www-authenticate"];
+const TOOLS_LIST_CHANGED = Buffer.from("notifications/tools/list_changed");
+
+type HttpTarget = ServerTarget & { transport: { type: "streamable-http" } };
+
+/** Why a call failed, for the agent: names the server and what happened. */
+export function describeFailure(target: ServerTarget, kind: UpstreamFailure, detail?: string): string {
+  const server = `Upstream server "${target.name}"`;
+  switch (kind) {
+    case "timeout":
+      return detail ?? `${server} sent nothing for ${target.timeoutMs} ms (timeoutMs)`;
+    case "connect":
+      return `${server} is unreachable${detail ? ` (${detail})` : ""}`;
+    case "closed":
+      return `${server} closed the connection mid-response`;
+    case "status":
+      return `${server} answered ${detail ?? "with an error status"}`;
+    case "busy":
+      return `${server} is busy: ${target.maxInFlight} calls in flight (limit ${target.maxInFlight}, maxInFlight); try again shortly`;
+    case "crash":
+      return `${server} process ${detail ?? "ended"}`;
+    case "protocol":
+      return `${server} ${detail ?? "broke the protocol"}`;
+  }
+}
 
 /**
- * A Streamable HTTP upstream. Stateless: the session id is the upstream's own and travels in headers, so
- * any gateway replica can serve any request of a session.
+ * A Streamable HTTP upstream. Stateless: the session id is the upstream's own, bound to the agent's grant by
+ * `binding`, so any gateway replica can serve any request of a session.
  */
-export function createHttpUpstream(
-  target: ServerTarget & { transport: { type: "streamable-http" } },
-  dispatcher: Dispatcher,
-  onError: (kind: NonNullable<PostOutcome["failure"]>) => void,
-  onToolsChanged: () => void = () => {},
-): Upstream {
+export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, binding: SessionBinding, ctx: UpstreamContext): Upstream {
   const url = new URL(target.transport.url);
   const origin = url.origin;
   const path = url.pathname + url.search;
   const configured = Object.entries(target.transport.headers);
+  let inFlight = 0;
 
-  function headersFor(req: IncomingMessage): Record<string, string> {
+  /** The headers for the upstream, or undefined when the agent's session id is not one its grant was given. */
+  function headersFor(req: IncomingMessage, grant: string): Record<string, string> | undefined {
     const out: Record<string, string> = {};
     for (const name of FORWARDED_REQUEST) {
       const v = req.headers[name];
       if (typeof v === "string") out[name] = v;
     }
+    const session = req.headers["mcp-session-id"];
+    if (typeof session === "string") {
+      const upstreamId = binding.unwrap(grant, session);
+      if (upstreamId === undefined) return undefined;
+      out["mcp-session-id"] = upstreamId;
+    } else if (session !== undefined) return undefined;
     for (const [k, v] of configured) out[k.toLowerCase()] = v;
     return out;
   }
 
-  function copyResponseHeaders(from: Dispatcher.ResponseData["headers"], res: ServerResponse): void {
+  function copyResponseHeaders(from: Dispatcher.ResponseData["headers"], res: ServerResponse, grant: string): void {
     for (const name of FORWARDED_RESPONSE) {
       const v = from[name];
       if (v !== undefined) res.setHeader(name, v);
     }
+    const session = from["mcp-session-id"];
+    if (typeof session === "string") res.setHeader("mcp-session-id", binding.wrap(grant, session));
   }
 
-  async function send(req: IncomingMessage, res: ServerResponse, method: "POST" | "GET" | "DELETE", body: Buffer | undefined, streaming: boolean) {
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!res.writableFinished) abort.abort();
-    };
-    res.once("close", onClose);
-    const response = await dispatcher.request({
-      origin,
-      path,
-      method,
-      headers: headersFor(req),
-      body,
-      signal: abort.signal,
-      headersTimeout: target.timeoutMs,
-      // A GET stream may sit idle for long; POST responses must keep moving.
-      bodyTimeout: streaming ? 0 : target.timeoutMs,
-    });
-    return { response, done: () => res.off("close", onClose) };
+  function sessionNotFound(res: ServerResponse, id: JsonRpcId | undefined): void {
+    res.writeHead(404, { "content-type": "application/json" }).end(errorMessage(id, ERROR.invalidRequest, "Session not found; start a new session"));
   }
 
-  function failureOf(error: unknown): NonNullable<PostOutcome["failure"]> {
-    if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return "timeout";
-    if (error instanceof undiciErrors.ConnectTimeoutError) return "timeout";
-    const code = (error as { code?: string }).code;
-    return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "ECONNRESET" || code === "UND_ERR_SOCKET" ? "connect" : "protocol";
-  }
-
-  function describe(kind: NonNullable<PostOutcome["failure"]>): string {
-    return kind === "timeout"
-      ? `Upstream server "${target.name}" did not answer within ${target.timeoutMs} ms`
-      : kind === "connect"
-        ? `Upstream server "${target.name}" is unreachable`
-        : `Upstream server "${target.name}" failed`;
+  /** Tells the upstream to stop working on a request whose answer nobody will read. */
+  function cancel(headers: Record<string, string>, id: JsonRpcId, reason: string): void {
+    const body = JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason } });
+    dispatcher
+      .request({ origin, path, method: "POST", headers: { ...headers, "content-type": "application/json", accept: "application/json, text/event-stream" }, body, headersTimeout: 5000, bodyTimeout: 5000 })
+      .then((r) => r.body.dump())
+      .catch(() => {});
   }
 
   return {
-    async post(req, res, body, message, watch) {
-      let sent;
-      try {
-        sent = await send(req, res, "POST", body, false);
-      } catch (error) {
-        const failure = failureOf(error);
-        onError(failure);
-        if (!res.headersSent && !res.destroyed) {
-          res.writeHead(watch ? 200 : 502, { "content-type": "application/json" }).end(errorMessage(message.id, ERROR.upstream, describe(failure)));
-        }
-        return { status: null, failure };
+    async post(x) {
+      const headers = headersFor(x.req, x.grant);
+      if (!headers) {
+        sessionNotFound(x.res, x.id);
+        return { status: null, written: false };
       }
-      const { response, done } = sent;
-      let streamingResponse = false;
+      headers["content-type"] = "application/json";
+      if (x.kind === "request" && inFlight >= target.maxInFlight) {
+        ctx.onError("busy");
+        x.res.writeHead(200, { "content-type": "application/json", "retry-after": "1" }).end(errorMessage(x.id, ERROR.upstream, describeFailure(target, "busy")));
+        return { status: null, failure: "busy", written: false };
+      }
+      inFlight++;
       try {
-        const status = response.statusCode;
-        copyResponseHeaders(response.headers, res);
-        const type = mediaType(response.headers["content-type"] as string | undefined);
-        if (!watch || status >= 300 || (type !== "application/json" && type !== "text/event-stream")) {
-          res.writeHead(status);
-          await pipeline(response.body, res);
-          if (status >= 500) onError("status");
-          return { status, ...(watch && status >= 300 ? { failure: "status" as const } : {}) };
-        }
-        if (type === "application/json") {
-          const text = await response.body.text();
-          const { out, response: seen } = rewriteJson(text, watch);
-          res.writeHead(status, { "content-length": Buffer.byteLength(out) }).end(out);
-          return { status, ...(seen ? { response: seen } : { failure: "protocol" as const }) };
-        }
-        let seen: JsonRpcMessage | undefined;
-        const rewriter = new SseRewriter((data) => {
-          const r = rewriteData(data, watch);
-          if (r.response) seen = r.response;
-          return r.out;
-        });
-        res.writeHead(status);
-        res.flushHeaders();
-        streamingResponse = true;
-        for await (const chunk of response.body) {
-          const out = rewriter.push(chunk.toString("utf8"));
-          if (out) res.write(out);
-        }
-        res.end(rewriter.end());
-        return { status, ...(seen ? { response: seen } : { failure: "protocol" as const }) };
-      } catch (error) {
-        const failure = failureOf(error);
-        onError(failure);
-        if (!res.headersSent) res.writeHead(200, { "content-type": "application/json" }).end(errorMessage(message.id, ERROR.upstream, describe(failure)));
-        else if (streamingResponse && !res.writableEnded) res.end(`event: message\ndata: ${errorMessage(message.id, ERROR.upstream, describe(failure))}\n\n`);
-        else res.destroy();
-        return { status: response.statusCode, failure };
+        return await exchange(x, headers);
       } finally {
-        done();
+        inFlight--;
       }
     },
 
-    async get(req, res) {
-      await relayWithoutBody(req, res, "GET");
-    },
-
-    async delete(req, res) {
-      await relayWithoutBody(req, res, "DELETE");
-    },
-
+    get: (r) => relayWithoutBody(r, "GET"),
+    delete: (r) => relayWithoutBody(r, "DELETE"),
     async close() {},
   };
 
-  async function relayWithoutBody(req: IncomingMessage, res: ServerResponse, method: "GET" | "DELETE"): Promise<void> {
-    let sent;
+  async function exchange(x: Exchange, headers: Record<string, string>): Promise<PostOutcome> {
+    const abort = new AbortController();
+    let cancelled: string | undefined;
+    const stop = (reason: string) => {
+      if (cancelled !== undefined) return;
+      cancelled = reason;
+      abort.abort();
+      if (x.id !== undefined) cancel(headers, x.id, reason);
+    };
+    const onClose = () => {
+      if (!x.res.writableFinished) stop("The client went away");
+    };
+    x.res.once("close", onClose);
+    const total = target.totalTimeoutMs ? setTimeout(() => stop(`did not finish within ${target.totalTimeoutMs} ms (totalTimeoutMs)`), target.totalTimeoutMs) : undefined;
+    const fail = (kind: UpstreamFailure, status: number | null, written: boolean, detail?: string): PostOutcome => {
+      ctx.onError(kind);
+      const text = describeFailure(target, kind, kind === "timeout" && cancelled && cancelled !== "The client went away" ? `Upstream server "${target.name}" ${cancelled}` : detail);
+      const res = x.res;
+      if (!res.headersSent && !res.destroyed) res.writeHead(x.kind === "request" ? 200 : 502, { "content-type": "application/json" }).end(errorMessage(x.id, ERROR.upstream, text));
+      else if (!res.writableEnded && mediaType(String(res.getHeader("content-type") ?? "")) === "text/event-stream") res.end(sseEvent(errorMessage(x.id, ERROR.upstream, text)));
+      else if (!res.writableEnded) res.destroy();
+      return { status, failure: kind, written };
+    };
     try {
-      sent = await send(req, res, method, undefined, method === "GET");
-    } catch (error) {
-      const failure = failureOf(error);
-      onError(failure);
-      if (!res.headersSent) res.writeHead(502, { "content-type": "application/json" }).end(errorMessage(null, ERROR.upstream, describe(failure)));
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await dispatcher.request({ origin, path, method: "POST", headers, body: x.body, signal: abort.signal, headersTimeout: target.timeoutMs, bodyTimeout: target.timeoutMs });
+      } catch (error) {
+        const kind = cancelled && cancelled !== "The client went away" ? "timeout" : failureOf(error);
+        return fail(kind, null, !provablyNotSent(error), connectDetail(error));
+      }
+      const status = response.statusCode;
+      const type = mediaType(response.headers["content-type"] as string | undefined);
+      try {
+        if (status >= 500) {
+          await response.body.dump();
+          return fail("status", status, true, `HTTP ${status}`);
+        }
+        copyResponseHeaders(response.headers, x.res, x.grant);
+        if (x.kind !== "request" || status >= 300) {
+          // Not a call (a notification, a response to the server) or a protocol answer (404 session gone, 400…): as is.
+          x.res.writeHead(status);
+          for await (const chunk of response.body) x.res.write(chunk);
+          x.res.end();
+          return { status, written: true, ...(x.kind === "request" ? { failure: "status" as const } : {}) };
+        }
+        if (type === "application/json") return await relayJson(x, response, status);
+        if (type === "text/event-stream") return await relayStream(x, response, status);
+        await response.body.dump();
+        return fail("protocol", status, true, `answered with content type "${type ?? "none"}" instead of JSON or an event stream`);
+      } catch (error) {
+        if (cancelled && cancelled !== "The client went away") return fail("timeout", status, true);
+        return fail(error instanceof undiciErrors.BodyTimeoutError ? "timeout" : "closed", status, true);
+      }
+    } finally {
+      clearTimeout(total);
+      x.res.off("close", onClose);
+    }
+  }
+
+  async function relayJson(x: Exchange, response: Dispatcher.ResponseData, status: number): Promise<PostOutcome> {
+    const bytes = Buffer.from(await response.body.arrayBuffer());
+    const message = tryParse(bytes.toString("utf8"));
+    if (!message) {
+      ctx.onError("protocol");
+      x.res.removeHeader("content-type");
+      x.res.writeHead(200, { "content-type": "application/json" }).end(errorMessage(x.id, ERROR.upstream, describeFailure(target, "protocol", "sent invalid JSON")));
+      return { status, failure: "protocol", written: true };
+    }
+    if (message.method !== undefined || (message.id !== x.id)) {
+      ctx.onError("protocol");
+      x.res.removeHeader("content-type");
+      x.res.writeHead(200, { "content-type": "application/json" }).end(errorMessage(x.id, ERROR.upstream, describeFailure(target, "protocol", "answered with a message that is not the response to this request")));
+      return { status, failure: "protocol", written: true };
+    }
+    const replaced = x.rewrite?.(message);
+    const out = replaced ? Buffer.from(JSON.stringify(replaced)) : bytes;
+    x.res.writeHead(status, { "content-length": out.length }).end(out);
+    return { status, response: replaced ?? message, written: true };
+  }
+
+  async function relayStream(x: Exchange, response: Dispatcher.ResponseData, status: number): Promise<PostOutcome> {
+    const key = idKey(x.id!);
+    let seen: JsonRpcMessage | undefined;
+    const splitter = new SseSplitter((event) => {
+      const data = event.data();
+      if (data === undefined) return undefined;
+      if (event.raw.includes(TOOLS_LIST_CHANGED)) ctx.onToolsChanged();
+      const m = tryParse(data);
+      if (!m || m.method !== undefined || (typeof m.id !== "string" && typeof m.id !== "number")) return undefined;
+      if (idKey(m.id) === key && seen === undefined) {
+        const replaced = x.rewrite?.(m);
+        seen = replaced ?? m;
+        return replaced ? Buffer.from(sseEvent(JSON.stringify(replaced), event.id())) : undefined;
+      }
+      const filtered = ctx.filterList(x.grant, m);
+      return filtered ? Buffer.from(sseEvent(JSON.stringify(filtered), event.id())) : undefined;
+    });
+    x.res.writeHead(status);
+    x.res.flushHeaders();
+    for await (const chunk of response.body) for (const out of splitter.push(chunk as Buffer)) x.res.write(out);
+    for (const out of splitter.end()) x.res.write(out);
+    if (seen) {
+      x.res.end();
+      return { status, response: seen, written: true };
+    }
+    ctx.onError("closed");
+    if (!x.res.writableEnded) x.res.end(sseEvent(errorMessage(x.id, ERROR.upstream, describeFailure(target, "closed"))));
+    return { status, failure: "closed", written: true };
+  }
+
+  async function relayWithoutBody(r: SessionRequest, method: "GET" | "DELETE"): Promise<void> {
+    const headers = headersFor(r.req, r.grant);
+    if (!headers) {
+      sessionNotFound(r.res, undefined);
       return;
     }
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!r.res.writableFinished) abort.abort();
+    };
+    r.res.once("close", onClose);
+    const release = method === "GET" ? ctx.watch.hold({ grant: r.grant, tokenHash: r.tokenHash, close: () => r.res.destroy() }) : undefined;
     try {
-      copyResponseHeaders(sent.response.headers, res);
-      res.writeHead(sent.response.statusCode);
-      res.flushHeaders();
-      if (method === "GET") await pipeline(sent.response.body, watchToolsChanged(onToolsChanged), res);
-      else await pipeline(sent.response.body, res);
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await dispatcher.request({ origin, path, method, headers, signal: abort.signal, headersTimeout: target.timeoutMs, bodyTimeout: method === "GET" ? 0 : target.timeoutMs });
+      } catch (error) {
+        const kind = failureOf(error);
+        ctx.onError(kind);
+        if (!r.res.headersSent) r.res.writeHead(502, { "content-type": "application/json" }).end(errorMessage(null, ERROR.upstream, describeFailure(target, kind, connectDetail(error))));
+        return;
+      }
+      copyResponseHeaders(response.headers, r.res, r.grant);
+      r.res.writeHead(response.statusCode);
+      r.res.flushHeaders();
+      const streaming = mediaType(response.headers["content-type"] as string | undefined) === "text/event-stream";
+      // Server streams carry notifications and, on a Last-Event-ID replay, earlier answers: lists are filtered there too.
+      const splitter = streaming
+        ? new SseSplitter((event) => {
+            if (event.raw.includes(TOOLS_LIST_CHANGED)) ctx.onToolsChanged();
+            const data = event.data();
+            const m = data === undefined ? undefined : tryParse(data);
+            const filtered = m ? ctx.filterList(r.grant, m) : undefined;
+            return filtered ? Buffer.from(sseEvent(JSON.stringify(filtered), event.id())) : undefined;
+          })
+        : undefined;
+      for await (const chunk of response.body) {
+        if (!splitter) r.res.write(chunk);
+        else for (const out of splitter.push(chunk as Buffer)) r.res.write(out);
+      }
+      if (splitter) for (const out of splitter.end()) r.res.write(out);
+      r.res.end();
     } catch {
-      res.destroy();
+      r.res.destroy();
     } finally {
-      sent.done();
+      release?.();
+      r.res.off("close", onClose);
     }
   }
 }
 
-/**
- * Passes a server-to-client stream through unchanged, calling `onChanged` when it carries
- * notifications/tools/list_changed (a text scan: a marker split across chunks is caught by the catalog's timer).
- */
-function watchToolsChanged(onChanged: () => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      if (chunk.includes(TOOLS_LIST_CHANGED)) onChanged();
-      done(null, chunk);
-    },
-  });
+function failureOf(error: unknown): UpstreamFailure {
+  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return "timeout";
+  if (error instanceof undiciErrors.ConnectTimeoutError) return "connect";
+  const code = (error as { code?: string }).code;
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EHOSTUNREACH" || code === "ENETUNREACH") return "connect";
+  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") return "closed";
+  return "protocol";
 }
 
-function rewriteJson(text: string, watch: ResponseWatch): { out: string; response?: JsonRpcMessage } {
-  const r = rewriteData(text, watch);
-  return { out: r.out ?? text, ...(r.response ? { response: r.response } : {}) };
+/** Errors that prove the request never reached the upstream, so nothing ran there. */
+function provablyNotSent(error: unknown): boolean {
+  if (error instanceof undiciErrors.ConnectTimeoutError) return true;
+  const code = (error as { code?: string }).code;
+  return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EHOSTUNREACH" || code === "ENETUNREACH";
 }
 
-/** If `data` is the response to the watched request, apply the rewrite; otherwise leave it alone. */
-const TOOLS_LIST_CHANGED = "notifications/tools/list_changed";
-
-function rewriteData(data: string, watch: ResponseWatch): { out?: string; response?: JsonRpcMessage } {
-  let message: JsonRpcMessage;
-  try {
-    message = JSON.parse(data) as JsonRpcMessage;
-  } catch {
-    return {};
-  }
-  if (Array.isArray(message) || message.id !== watch.id || message.method !== undefined) return {};
-  const replaced = watch.rewrite?.(message);
-  return replaced ? { out: JSON.stringify(replaced), response: replaced } : { response: message };
+function connectDetail(error: unknown): string | undefined {
+  const code = (error as { code?: string }).code;
+  return failureOf(error) === "connect" && code ? code : undefined;
 }

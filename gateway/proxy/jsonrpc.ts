@@ -10,14 +10,28 @@ export interface JsonRpcMessage {
   error?: unknown;
 }
 
-export const isRequest = (m: JsonRpcMessage) => typeof m.method === "string" && m.id !== undefined && m.id !== null;
-export const isResponse = (m: JsonRpcMessage) => m.method === undefined && m.id !== undefined && ("result" in m || "error" in m);
+export const isRequest = (m: JsonRpcMessage) => typeof m.method === "string" && (typeof m.id === "string" || typeof m.id === "number");
+export const isResponse = (m: JsonRpcMessage) => m.method === undefined && (typeof m.id === "string" || typeof m.id === "number") && ("result" in m || "error" in m);
+
+/** Canonical identity of an id, for matching answers to requests: `1` and `"1"` are different requests. */
+export function idKey(id: JsonRpcId): string {
+  return typeof id === "number" ? `n:${id}` : `s:${id}`;
+}
 
 /** Error codes the gateway itself answers with. */
-export const ERROR = { parse: -32700, invalidRequest: -32600, internal: -32603, unauthorized: -32001, upstream: -32002, approvalRequired: -32003 } as const;
+export const ERROR = {
+  parse: -32700,
+  invalidRequest: -32600,
+  internal: -32603,
+  unauthorized: -32001,
+  upstream: -32002,
+  approvalRequired: -32003,
+  /** A policy denied a request that is not a tool call (resources/read, prompts/get, completion/complete). */
+  policyDenied: -32010,
+} as const;
 
-export function errorMessage(id: JsonRpcId | null | undefined, code: number, message: string): string {
-  return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: { code, message } });
+export function errorMessage(id: JsonRpcId | null | undefined, code: number, message: string, data?: unknown): string {
+  return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: data === undefined ? { code, message } : { code, message, data } });
 }
 
 /** A policy denial: a tool result, not a transport error (DESIGN.md section 4). */
@@ -42,4 +56,14 @@ export function isFailedCall(m: JsonRpcMessage): boolean {
 /** Top-level argument names, sorted: what audit keeps of a call's arguments (never values). */
 export function argumentKeys(args: unknown): string[] {
   return args !== null && typeof args === "object" && !Array.isArray(args) ? Object.keys(args).sort() : [];
+}
+
+/** Parses one message an upstream or a peer sent; undefined for anything that is not a single JSON object. */
+export function tryParse(text: string): JsonRpcMessage | undefined {
+  try {
+    const m = JSON.parse(text) as unknown;
+    return m !== null && typeof m === "object" && !Array.isArray(m) ? (m as JsonRpcMessage) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,11 +1,14 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import { createInterface } from "node:readline";
 import type { Logger } from "pino";
 import type { ServerTarget } from "../contracts.ts";
-import { ERROR, errorMessage, isRequest, isResponse, type JsonRpcId, type JsonRpcMessage } from "./jsonrpc.ts";
-import type { PostOutcome, ResponseWatch, Upstream } from "./upstream.ts";
+import { mediaType } from "../http/media-type.ts";
+import { describeFailure } from "./http-upstream.ts";
+import { ERROR, errorMessage, idKey, isRequest, isResponse, tryParse, type JsonRpcId, type JsonRpcMessage } from "./jsonrpc.ts";
+import { sseEvent } from "./sse.ts";
+import { spawnServer, type StdioProcess } from "./stdio-process.ts";
+import type { Exchange, PostOutcome, SessionRequest, Upstream, UpstreamContext, UpstreamFailure } from "./upstream.ts";
 
 export const STDIO_SESSION_PREFIX = "tgs_";
 
@@ -14,227 +17,316 @@ export function stdioSessionOwner(sessionId: string | string[] | undefined): str
   return typeof sessionId === "string" ? /^tgs_([0-9a-f]+)\./.exec(sessionId)?.[1] : undefined;
 }
 
+export interface StdioLimits {
+  /** Processes alive now across all stdio servers, and the most allowed. */
+  active: number;
+  max: number;
+  /** Sessions each grant holds now, and the most one grant may hold. */
+  perGrant: Map<string, number>;
+  maxPerGrant: number;
+}
+
 export interface StdioOptions {
   /** Goes into every session id, so other replicas know where the session lives. */
   replicaId: string;
-  /** Most child processes alive at once across all stdio servers. */
-  limit: { active: number; max: number };
+  limits: StdioLimits;
   idleMs: number;
+  /** Children never start inside it (it holds the secret key and the database). */
+  dataDir: string | undefined;
   log: Logger;
-  onError: (kind: NonNullable<PostOutcome["failure"]>) => void;
-  /** The server sent notifications/tools/list_changed. */
-  onToolsChanged?: () => void;
 }
 
+type StdioTarget = ServerTarget & { transport: { type: "stdio" } };
+
+/** A request waiting for the child's answer. The answer goes out as plain JSON unless the child talks first. */
 interface Pending {
-  res: ServerResponse;
-  watch: ResponseWatch | undefined;
+  x: Exchange;
+  id: JsonRpcId;
   progressToken: unknown;
+  /** "json" until a message for this request must be streamed; then the response is an event stream. */
+  streaming: boolean;
   done: (outcome: PostOutcome) => void;
-  timer: NodeJS.Timeout;
+  idle: NodeJS.Timeout;
+  total: NodeJS.Timeout | undefined;
 }
 
 interface Session {
   id: string;
-  child: ChildProcessWithoutNullStreams;
-  pending: Map<JsonRpcId, Pending>;
+  grant: string;
+  proc: StdioProcess;
+  pending: Map<string, Pending>;
+  /** Requests the child made that were passed to the agent: only answers to these go back to the child. */
+  askedAgent: Set<string>;
   stream: ServerResponse | undefined;
   backlog: string[];
   idle: NodeJS.Timeout | undefined;
-  exited: string | undefined;
+  ended: string | undefined;
+  release: () => void;
 }
 
 /**
- * A stdio upstream: one child process per MCP session (a stdio server serves exactly one client). The
- * gateway issues the session id (`tgs_<replica>.<random>`). Responses go back on the POST that asked; server-initiated
- * messages (sampling, elicitation, logging, list_changed) go on the session's GET stream, or the most
- * recent open POST stream, or wait in a bounded backlog until a stream opens.
+ * A stdio upstream: one child process (group) per MCP session, owned by the grant that started it. The gateway
+ * issues the session id (`tgs_<replica>.<random>`). Answers go back on the POST that asked; messages the child
+ * starts (sampling, elicitation, logging, list_changed) go on the session's GET stream, or the most recent open
+ * request, or wait in a bounded backlog until a stream opens. The child's `roots/list` is answered per grant.
  */
-export function createStdioUpstream(target: ServerTarget & { transport: { type: "stdio" } }, options: StdioOptions): Upstream {
+export function createStdioUpstream(target: StdioTarget, options: StdioOptions, ctx: UpstreamContext): Upstream {
   const sessions = new Map<string, Session>();
-  const { command, args, env, cwd } = target.transport;
+  const { limits } = options;
 
-  function start(): Session {
-    const child = spawn(command, args, {
-      cwd,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/", ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    options.limit.active++;
-    const session: Session = { id: `${STDIO_SESSION_PREFIX}${options.replicaId}.${randomBytes(18).toString("base64url")}`, child, pending: new Map(), stream: undefined, backlog: [], idle: undefined, exited: undefined };
-    sessions.set(session.id, session);
-    createInterface({ input: child.stdout, crlfDelay: Infinity }).on("line", (line) => onLine(session, line));
-    createInterface({ input: child.stderr, crlfDelay: Infinity }).on("line", (line) => options.log.debug({ server: target.name, stderr: line.slice(0, 500) }, "upstream stderr"));
-    child.stdin.on("error", () => {});
-    child.on("error", (error) => end(session, `could not start "${command}": ${(error as NodeJS.ErrnoException).code ?? error.message}`));
-    child.on("exit", (code, signal) => end(session, `exited with ${signal ?? `code ${code}`}`));
+  function start(x: Exchange): Session | string {
+    if (limits.active >= limits.max) return `Too many stdio sessions on this gateway (limit ${limits.max}, --max-stdio-processes); close idle sessions or raise the limit`;
+    const held = limits.perGrant.get(x.grant) ?? 0;
+    if (held >= limits.maxPerGrant) return `Too many stdio sessions for grant "${x.grant}" (limit ${limits.maxPerGrant}, --max-stdio-per-grant); end a session (DELETE) first`;
+    let proc: StdioProcess;
+    try {
+      proc = spawnServer(target.transport, options.dataDir);
+    } catch (error) {
+      return `Upstream server "${target.name}" cannot start: ${(error as Error).message}`;
+    }
+    limits.active++;
+    limits.perGrant.set(x.grant, held + 1);
+    const id = `${STDIO_SESSION_PREFIX}${options.replicaId}.${randomBytes(18).toString("base64url")}`;
+    const session: Session = { id, grant: x.grant, proc, pending: new Map(), askedAgent: new Set(), stream: undefined, backlog: [], idle: undefined, ended: undefined, release: () => {} };
+    session.release = ctx.watch.hold({ grant: x.grant, tokenHash: x.tokenHash, close: () => stop(session) });
+    sessions.set(id, session);
+    createInterface({ input: proc.child.stdout, crlfDelay: Infinity }).on("line", (line) => onLine(session, line));
+    createInterface({ input: proc.child.stderr, crlfDelay: Infinity }).on("line", (line) => options.log.debug({ server: target.name, stderr: line.slice(0, 500) }, "upstream stderr"));
+    proc.onExit((why) => end(session, why));
     return session;
   }
 
   function end(session: Session, why: string): void {
-    if (session.exited) return;
-    session.exited = why;
-    options.limit.active--;
+    if (session.ended) return;
+    session.ended = why;
+    limits.active--;
+    const held = (limits.perGrant.get(session.grant) ?? 1) - 1;
+    if (held > 0) limits.perGrant.set(session.grant, held);
+    else limits.perGrant.delete(session.grant);
+    session.release();
     clearTimeout(session.idle);
     const expected = !sessions.has(session.id);
     sessions.delete(session.id);
     if (!expected) {
-      options.onError("crash");
+      ctx.onError("crash");
       options.log.warn({ server: target.name, why }, "stdio upstream ended");
     }
-    for (const [id, p] of session.pending) finish(session, id, p, errorMessage(id, ERROR.upstream, `Upstream server "${target.name}" process ${why}`), { status: 200, failure: "crash" });
+    for (const p of session.pending.values()) finish(session, p, errorMessage(p.id, ERROR.upstream, describeFailure(target, "crash", why)), { status: 200, failure: "crash", written: true });
     session.stream?.end();
   }
 
-  function stop(session: Session): void {
+  /** Ends a session on purpose: its whole process group stops. */
+  function stop(session: Session): Promise<void> {
     sessions.delete(session.id);
-    if (!session.exited) session.child.kill("SIGTERM");
+    return session.proc.stop();
   }
 
   function touch(session: Session): void {
     clearTimeout(session.idle);
     session.idle = setTimeout(() => {
-      if (session.pending.size === 0) stop(session);
+      if (session.pending.size === 0) void stop(session);
       else touch(session);
     }, options.idleMs);
     session.idle.unref();
   }
 
+  function send(session: Session, message: unknown): void {
+    session.proc.child.stdin.write(JSON.stringify(message) + "\n");
+  }
+
   function onLine(session: Session, line: string): void {
     if (!line.trim()) return;
-    let message: JsonRpcMessage;
-    try {
-      message = JSON.parse(line) as JsonRpcMessage;
-    } catch {
+    const message = tryParse(line);
+    if (!message) {
       options.log.debug({ server: target.name }, "upstream wrote a non-JSON line");
       return;
     }
-    if (message.method === "notifications/tools/list_changed") options.onToolsChanged?.();
+    if (message.method === "notifications/tools/list_changed") ctx.onToolsChanged();
     if (isResponse(message)) {
-      const p = session.pending.get(message.id as JsonRpcId);
+      const p = session.pending.get(idKey(message.id as JsonRpcId));
       if (p) {
-        const replaced = p.watch?.rewrite?.(message);
-        const final = replaced ?? message;
-        finish(session, message.id as JsonRpcId, p, JSON.stringify(final), { status: 200, response: final });
+        const replaced = p.x.rewrite?.(message);
+        finish(session, p, replaced ? JSON.stringify(replaced) : line, { status: 200, response: replaced ?? message, written: true });
+      }
+      // An answer nobody waits for any more (the agent went away): dropped.
+      return;
+    }
+    if (isRequest(message) && message.method === "roots/list") {
+      const answer = ctx.roots(session.grant);
+      if (answer.kind !== "client") {
+        send(session, { jsonrpc: "2.0", id: message.id, result: { roots: answer.kind === "pinned" ? answer.roots : [] } });
         return;
       }
     }
+    if (isRequest(message)) session.askedAgent.add(idKey(message.id as JsonRpcId));
     deliver(session, message, line);
   }
 
-  /** Routes a server-initiated message to the right open stream. */
+  /** Routes a message the child started to the right open stream. */
   function deliver(session: Session, message: JsonRpcMessage, line: string): void {
-    const token = message.method === "notifications/progress" ? (message.params as { progressToken?: unknown } | undefined)?.progressToken : undefined;
-    let target: Pending | undefined;
-    for (const p of session.pending.values()) {
-      if (token !== undefined && p.progressToken === token) target = p;
-    }
-    if (target) {
-      target.res.write(`event: message\ndata: ${line}\n\n`);
-      target.timer.refresh();
+    const token = message.method === "notifications/progress" ? message.params?.progressToken : undefined;
+    let chosen: Pending | undefined;
+    if (token !== undefined) for (const p of session.pending.values()) if (p.progressToken === token) chosen = p;
+    if (chosen) {
+      streamTo(chosen, line);
       return;
     }
     if (session.stream && !session.stream.writableEnded) {
-      session.stream.write(`event: message\ndata: ${line}\n\n`);
+      session.stream.write(sseEvent(line));
       return;
     }
     const latest = [...session.pending.values()].at(-1);
-    if (latest) {
-      latest.res.write(`event: message\ndata: ${line}\n\n`);
-      latest.timer.refresh();
-      return;
-    }
-    if (session.backlog.length < 1000) session.backlog.push(line);
+    if (latest) streamTo(latest, line);
+    else if (session.backlog.length < 1000) session.backlog.push(line);
   }
 
-  function finish(session: Session, id: JsonRpcId, p: Pending, data: string, outcome: PostOutcome): void {
-    clearTimeout(p.timer);
-    session.pending.delete(id);
-    if (!p.res.writableEnded) p.res.end(`event: message\ndata: ${data}\n\n`);
+  function streamTo(p: Pending, line: string): void {
+    openStream(p);
+    p.x.res.write(sseEvent(line));
+    p.idle.refresh();
+  }
+
+  function openStream(p: Pending): void {
+    if (p.streaming) return;
+    p.streaming = true;
+    if (!p.x.res.headersSent) {
+      p.x.res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "mcp-session-id": sessionHeader(p) });
+      p.x.res.flushHeaders();
+    }
+  }
+
+  function sessionHeader(p: Pending): string {
+    return String(p.x.res.getHeader("mcp-session-id") ?? "");
+  }
+
+  function finish(session: Session, p: Pending, data: string, outcome: PostOutcome): void {
+    clearTimeout(p.idle);
+    clearTimeout(p.total);
+    session.pending.delete(idKey(p.id));
+    const res = p.x.res;
+    if (!res.writableEnded && !res.destroyed) {
+      if (p.streaming) res.end(sseEvent(data));
+      else res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(data), "mcp-session-id": sessionHeader(p) }).end(data);
+    }
     p.done(outcome);
   }
 
-  function sessionFor(req: IncomingMessage, res: ServerResponse): Session | undefined {
-    const id = req.headers["mcp-session-id"];
-    const session = typeof id === "string" ? sessions.get(id) : undefined;
-    if (!session) {
-      const why = typeof id === "string" ? "Session not found (it ended or the gateway restarted); start a new session" : "Mcp-Session-Id header is required";
-      res.writeHead(typeof id === "string" ? 404 : 400, { "content-type": "application/json" }).end(errorMessage(null, ERROR.invalidRequest, why));
-      return undefined;
-    }
-    return session;
+  function lookup(sessionId: string | string[] | undefined, grant: string): Session | undefined {
+    const session = typeof sessionId === "string" ? sessions.get(sessionId) : undefined;
+    return session && session.grant === grant && !session.ended ? session : undefined;
+  }
+
+  function refuse(res: ServerResponse, status: number, id: JsonRpcId | undefined, message: string, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { "content-type": "application/json", ...headers }).end(errorMessage(id, ERROR.invalidRequest, message));
   }
 
   return {
-    async post(req, res, body, message, watch) {
+    async post(x) {
+      const header = x.req.headers["mcp-session-id"];
       let session: Session | undefined;
-      if (message.method === "initialize" && req.headers["mcp-session-id"] === undefined) {
-        if (options.limit.active >= options.limit.max) {
-          res.writeHead(503, { "content-type": "application/json", "retry-after": "5" }).end(errorMessage(message.id, ERROR.upstream, `Too many stdio sessions (limit ${options.limit.max}); close idle sessions or raise the limit`));
-          return { status: null, failure: "connect" };
+      if (x.message.method === "initialize" && header === undefined) {
+        const started = start(x);
+        if (typeof started === "string") {
+          x.res.writeHead(503, { "content-type": "application/json", "retry-after": "5" }).end(errorMessage(x.id, ERROR.upstream, started));
+          return { status: null, failure: "busy", written: false };
         }
-        session = start();
+        session = started;
       } else {
-        session = sessionFor(req, res);
-        if (!session) return { status: null };
+        session = lookup(header, x.grant);
+        if (!session) {
+          if (header === undefined) refuse(x.res, 400, x.id, "Mcp-Session-Id header is required (send initialize first)");
+          else refuse(x.res, 404, x.id, "Session not found (it ended or the gateway restarted); start a new session");
+          return { status: null, written: false };
+        }
       }
       touch(session);
-      if (!isRequest(message)) {
-        session.child.stdin.write(body.toString("utf8").replace(/\r?\n/g, " ") + "\n");
-        res.writeHead(202).end();
-        return { status: 202 };
+      x.res.setHeader("mcp-session-id", session.id);
+      if (x.kind === "response") {
+        // Only answers to what the child asked the agent go back to it (never an answer it did not ask for).
+        const key = idKey(x.message.id as JsonRpcId);
+        if (!session.askedAgent.delete(key)) {
+          refuse(x.res, 400, undefined, "Invalid request: this response answers no request the server made");
+          return { status: null, written: false };
+        }
       }
-      const id = message.id as JsonRpcId;
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "mcp-session-id": session.id });
-      res.flushHeaders();
+      if (x.kind !== "request") {
+        session.proc.child.stdin.write(x.body + "\n");
+        x.res.writeHead(202).end();
+        return { status: 202, written: true };
+      }
       const s = session;
+      const id = x.id!;
+      const streamOnly = !acceptsJson(x.req.headers.accept);
       return new Promise<PostOutcome>((resolve) => {
-        const timer = setTimeout(() => {
-          options.onError("timeout");
-          finish(s, id, pending, errorMessage(id, ERROR.upstream, `Upstream server "${target.name}" did not answer within ${target.timeoutMs} ms`), { status: 200, failure: "timeout" });
-        }, target.timeoutMs);
-        const pending: Pending = { res, watch, progressToken: message.params?._meta?.progressToken, done: resolve, timer };
-        s.pending.set(id, pending);
-        res.once("close", () => {
-          if (s.pending.get(id) === pending) {
-            // The client went away; the upstream may still finish. Forget the request, keep the session.
-            clearTimeout(timer);
-            s.pending.delete(id);
-            resolve({ status: 200 });
-          }
+        const timeout = (why: string) => () => {
+          ctx.onError("timeout");
+          send(s, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: why } });
+          finish(s, pending, errorMessage(id, ERROR.upstream, `Upstream server "${target.name}" ${why}`), { status: 200, failure: "timeout" satisfies UpstreamFailure, written: true });
+        };
+        const pending: Pending = {
+          x,
+          id,
+          progressToken: x.message.params?._meta?.progressToken,
+          streaming: false,
+          done: resolve,
+          idle: setTimeout(timeout(`sent nothing for ${target.timeoutMs} ms (timeoutMs)`), target.timeoutMs),
+          total: target.totalTimeoutMs ? setTimeout(timeout(`did not finish within ${target.totalTimeoutMs} ms (totalTimeoutMs)`), target.totalTimeoutMs) : undefined,
+        };
+        s.pending.set(idKey(id), pending);
+        if (streamOnly) openStream(pending);
+        x.res.once("close", () => {
+          if (s.pending.get(idKey(id)) !== pending) return;
+          // The agent went away: the call was written, so it counts; the child is told to stop working on it.
+          clearTimeout(pending.idle);
+          clearTimeout(pending.total);
+          s.pending.delete(idKey(id));
+          if (!s.ended) send(s, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "The client went away" } });
+          resolve({ status: 200, failure: "closed", written: true });
         });
-        s.child.stdin.write(body.toString("utf8").replace(/\r?\n/g, " ") + "\n");
+        s.proc.child.stdin.write(x.body + "\n");
       });
     },
 
-    async get(req, res) {
-      const session = sessionFor(req, res);
-      if (!session) return;
-      touch(session);
-      if (session.stream && !session.stream.writableEnded) {
-        res.writeHead(409, { "content-type": "application/json" }).end(errorMessage(null, ERROR.invalidRequest, "This session already has an open GET stream"));
+    async get(r: SessionRequest) {
+      const session = lookup(r.req.headers["mcp-session-id"], r.grant);
+      if (!session) {
+        refuse(r.res, 404, undefined, "Session not found (it ended or the gateway restarted); start a new session");
         return;
       }
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "mcp-session-id": session.id });
-      res.flushHeaders();
-      session.stream = res;
-      for (const line of session.backlog.splice(0)) res.write(`event: message\ndata: ${line}\n\n`);
-      res.once("close", () => {
-        if (session.stream === res) session.stream = undefined;
+      touch(session);
+      if (session.stream && !session.stream.writableEnded) {
+        refuse(r.res, 409, undefined, "This session already has an open GET stream");
+        return;
+      }
+      r.res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "mcp-session-id": session.id });
+      r.res.flushHeaders();
+      session.stream = r.res;
+      for (const line of session.backlog.splice(0)) r.res.write(sseEvent(line));
+      r.res.once("close", () => {
+        if (session.stream === r.res) session.stream = undefined;
       });
     },
 
-    async delete(req, res) {
-      const session = sessionFor(req, res);
-      if (!session) return;
-      stop(session);
-      res.writeHead(200).end();
+    async delete(r: SessionRequest) {
+      const session = lookup(r.req.headers["mcp-session-id"], r.grant);
+      if (!session) {
+        refuse(r.res, 404, undefined, "Session not found (it ended or the gateway restarted); start a new session");
+        return;
+      }
+      await stop(session);
+      r.res.writeHead(200).end();
     },
 
     async close() {
-      const all = [...sessions.values()];
-      for (const s of all) stop(s);
-      await Promise.all(all.map((s) => (s.exited ? undefined : new Promise((r) => s.child.once("exit", r)))));
+      await Promise.all([...sessions.values()].map((s) => stop(s)));
     },
   };
+}
+
+function acceptsJson(accept: string | undefined): boolean {
+  if (!accept) return true;
+  return accept.split(",").some((part) => {
+    const type = mediaType(part);
+    return type === "application/json" || type === "*/*" || type === "application/*";
+  });
 }

@@ -1,28 +1,72 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { GrantWatch } from "./grant-watch.ts";
 import type { JsonRpcId, JsonRpcMessage } from "./jsonrpc.ts";
 
-/**
- * What the relay asks of the response to one JSON-RPC request: `rewrite` may replace the response message
- * (tools/list filtering); the outcome reports what came back so limits can be rolled back.
- */
-export interface ResponseWatch {
-  id: JsonRpcId;
-  rewrite?: (message: JsonRpcMessage) => JsonRpcMessage | undefined;
+/** How a server's `roots/list` is answered for one grant (docs/security.md). */
+export type RootsAnswer =
+  /** The gateway answers with the server's pinned roots. */
+  | { kind: "pinned"; roots: { uri: string; name?: string }[] }
+  /** The agent's answer is relayed. */
+  | { kind: "client" }
+  /** The gateway answers with no roots. */
+  | { kind: "none" };
+
+/** One agent request on its way upstream: the message the gateway decided on and where its answer goes. */
+export interface Exchange {
+  message: JsonRpcMessage;
+  /** The serialization of `message`: exactly the bytes that go upstream. */
+  body: Buffer;
+  kind: "request" | "notification" | "response";
+  /** The request id (requests only). */
+  id?: JsonRpcId;
+  req: IncomingMessage;
+  res: ServerResponse;
+  grant: string;
+  tokenHash: string;
+  /** Replaces the answer to this request (tools/list filtering); undefined keeps it. */
+  rewrite?: (m: JsonRpcMessage) => JsonRpcMessage | undefined;
 }
+
+/** A GET stream or a DELETE of a session, for one grant. */
+export interface SessionRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  grant: string;
+  tokenHash: string;
+}
+
+export type UpstreamFailure = "timeout" | "connect" | "protocol" | "status" | "crash" | "busy" | "closed";
 
 export interface PostOutcome {
   /** The upstream's HTTP status, or null when it was never reached. */
   status: number | null;
-  /** The response message to the watched request, when one was seen. */
+  /** The answer to the request, when one came. */
   response?: JsonRpcMessage;
-  /** The upstream failed (unreachable, timeout, crash, protocol error) before answering. */
-  failure?: "timeout" | "connect" | "protocol" | "status" | "crash";
+  failure?: UpstreamFailure;
+  /**
+   * The request was written to the upstream, so it may have run: its limit slots and approval are spent
+   * whatever happens next. False only when it provably was not (refused before the write).
+   */
+  written: boolean;
 }
 
 /** One upstream MCP server as the relay sees it. Implementations: HTTP (stateless) and stdio (sessions). */
 export interface Upstream {
-  post(req: IncomingMessage, res: ServerResponse, body: Buffer, message: JsonRpcMessage, watch: ResponseWatch | undefined): Promise<PostOutcome>;
-  get(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  delete(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  post(exchange: Exchange): Promise<PostOutcome>;
+  get(request: SessionRequest): Promise<void>;
+  delete(request: SessionRequest): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What every upstream kind needs from the relay, besides its target. */
+export interface UpstreamContext {
+  onError(kind: UpstreamFailure): void;
+  /** The server said its tools changed (notifications/tools/list_changed). */
+  onToolsChanged(): void;
+  /** Filters a tools/list result seen on a server stream (GET streams, replays) for this grant. */
+  filterList(grant: string, message: JsonRpcMessage): JsonRpcMessage | undefined;
+  /** How this grant's sessions answer the server's roots/list. */
+  roots(grant: string): RootsAnswer;
+  /** Closes streams and sessions of grants that are revoked, rotated or expired. */
+  watch: GrantWatch;
 }

@@ -23,7 +23,7 @@ before(async () => {
   await gw.admin.put("servers", "everything", { transport: { type: "stdio", command: process.execPath, args: ["node_modules/@modelcontextprotocol/server-everything/dist/index.js", "stdio"], cwd: ROOT } });
   await gw.admin.put("servers", "everything-http", { transport: { type: "streamable-http", url: everythingHttp.url } });
   await gw.admin.put("servers", "files", { transport: { type: "stdio", command: process.execPath, args: ["node_modules/@modelcontextprotocol/server-filesystem/dist/index.js", share], cwd: ROOT } });
-  await gw.admin.put("policies", "open", { document: { version: "1", default: "allow", hide: ["get-env"] } });
+  await gw.admin.put("policies", "open", { document: { version: "1", default: "allow", hide: ["get-env"], client_roots: "allow" } });
   await gw.admin.put("policies", "files", {
     document: {
       version: "1",
