@@ -39,7 +39,7 @@ export function definitionHash(tool: ToolDefinition & { title?: string; outputSc
 }
 
 /** `reviewedHash` of a tool nobody has accepted yet: first seen in an agent's tools/list, not by the gateway. */
-export const NEVER_REVIEWED = "";
+const NEVER_REVIEWED = "";
 
 function isToolDefinition(tool: unknown): tool is ToolDefinition {
   return typeof tool === "object" && tool !== null && typeof (tool as { name?: unknown }).name === "string" && (tool as { name: string }).name !== "";
@@ -63,6 +63,8 @@ export function createCatalog(deps: CatalogDeps): Catalog {
   /** When agents' lists last made the gateway refresh a server, and refreshes waiting for their turn. */
   const observedRefreshAt = new Map<string, number>();
   const observedRefreshTimers = new Map<string, NodeJS.Timeout>();
+  /** Tools first seen in agents' lists and not stored yet: a reload from the store keeps them. */
+  const unsaved = new Map<string, Map<string, CatalogEntry>>();
   let timer: NodeJS.Timeout | undefined;
 
   function enqueue(server: string, work: () => Promise<void>): Promise<void> {
@@ -127,8 +129,23 @@ export function createCatalog(deps: CatalogDeps): Catalog {
     await deps.store.replace(server, [...next.values()]);
   }
 
+  function withUnsaved(server: string, entries: Map<string, CatalogEntry>): Map<string, CatalogEntry> {
+    for (const e of unsaved.get(server)?.values() ?? []) if (!entries.has(e.name)) entries.set(e.name, e);
+    return entries;
+  }
+
   /** Stores tools first seen in an agent's list (already in memory), unless the store has them by now. */
   async function storeObserved(server: string, added: readonly CatalogEntry[]): Promise<void> {
+    try {
+      await storeAdded(server, added);
+    } finally {
+      const pending = unsaved.get(server);
+      for (const e of added) if (pending?.get(e.name) === e) pending.delete(e.name);
+      if (pending?.size === 0) unsaved.delete(server);
+    }
+  }
+
+  async function storeAdded(server: string, added: readonly CatalogEntry[]): Promise<void> {
     const stored = await deps.store.forServer(server);
     const known = new Set(stored.map((e) => e.name));
     const fresh = added.filter((e) => !known.has(e.name));
@@ -165,8 +182,9 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       if (!tools) fresh.set(e.server, (tools = new Map()));
       tools.set(e.name, e);
     }
+    for (const server of unsaved.keys()) if (!fresh.has(server)) fresh.set(server, new Map());
     byServer.clear();
-    for (const [server, tools] of fresh) byServer.set(server, tools);
+    for (const [server, tools] of fresh) byServer.set(server, withUnsaved(server, tools));
   }
 
   const catalog: Catalog = {
@@ -184,9 +202,9 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       if (server === undefined) return readAll();
       // In the server's queue, so a reload never interleaves with this replica's own update of it.
       return (queues.get(server) ?? Promise.resolve()).then(async () => {
-        const entries = await deps.store.forServer(server);
-        if (entries.length === 0) byServer.delete(server);
-        else byServer.set(server, new Map(entries.map((e) => [e.name, e])));
+        const entries = withUnsaved(server, new Map((await deps.store.forServer(server)).map((e) => [e.name, e])));
+        if (entries.size === 0) byServer.delete(server);
+        else byServer.set(server, entries);
       });
     },
 
@@ -212,6 +230,8 @@ export function createCatalog(deps: CatalogDeps): Catalog {
         const fresh = entryFor(server, tool, hash, undefined, NEVER_REVIEWED, now);
         if (!known) byServer.set(server, (known = new Map()));
         known.set(tool.name, fresh);
+        if (!unsaved.has(server)) unsaved.set(server, new Map());
+        unsaved.get(server)!.set(tool.name, fresh);
         added.push(fresh);
       }
       if (added.length > 0) {
@@ -261,6 +281,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
 
     async removeServer(server) {
       byServer.delete(server);
+      unsaved.delete(server);
       clearTimeout(observedRefreshTimers.get(server));
       observedRefreshTimers.delete(server);
       observedRefreshAt.delete(server);

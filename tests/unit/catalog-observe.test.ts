@@ -20,13 +20,13 @@ function memoryStore(): CatalogStore {
 const TARGET = { name: "shop", version: 1, transport: { type: "streamable-http", url: "http://127.0.0.1:1/mcp", headers: {} }, timeoutMs: 1000, totalTimeoutMs: null, maxInFlight: 64, roots: null } satisfies ServerTarget;
 
 /** A catalog over a fake upstream whose listing the test sets; counts the gateway's own listings. */
-async function setup(listing: ToolDefinition[]) {
+async function setup(listing: ToolDefinition[], store = memoryStore()) {
   let now = Date.parse("2026-01-01T00:00:00Z");
   const listings: number[] = [];
   const audit: AuditEntry[] = [];
   const view: RuntimeView = { grantByTokenHash: () => undefined, grant: () => undefined, server: () => TARGET, policy: () => undefined } as RuntimeView;
   const catalog = createCatalog({
-    store: memoryStore(),
+    store,
     view,
     audit: { write: (e) => audit.push(e) },
     log: pino({ level: "silent" }),
@@ -79,4 +79,24 @@ test("an agent's list that matches the catalog, or shows fewer tools, changes no
   await settle();
   assert.deepEqual(catalog.tools("shop").map((t) => t.name), ["delete_customer", "lookup"]);
   assert.deepEqual([listings.length, audit.length], [0, 0]);
+});
+
+test("a tool first seen in an agent's list stays unreviewed while it is being stored, even if the catalog is re-read meanwhile", async () => {
+  const store = memoryStore();
+  const { catalog } = await setup([lookup], store);
+  let release!: () => void;
+  const stored = new Promise<void>((r) => (release = r));
+  const replace = store.replace;
+  store.replace = async (server, entries) => {
+    await stored;
+    return replace(server, entries);
+  };
+  catalog.observe("shop", [lookup, { name: "export_customers" }]);
+  assert.deepEqual(catalog.lookup("shop", "export_customers"), { category: "other", changed: true });
+  await settle();
+  await catalog.reload();
+  assert.deepEqual(catalog.lookup("shop", "export_customers"), { category: "other", changed: true });
+  release();
+  await settle();
+  assert.deepEqual((await store.forServer("shop")).map((e) => [e.name, e.reviewedHash]), [["lookup", catalog.tools("shop")[1]!.hash], ["export_customers", ""]]);
 });
