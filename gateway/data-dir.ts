@@ -1,14 +1,35 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Logger } from "pino";
 import { ToolgateError } from "../sdk/index.ts";
 
 /**
  * The gateway's data directory: the SQLite database, the lock that keeps a second gateway out, and
- * generated secrets (admin token, encryption key) in files of mode 0600.
+ * generated secrets (admin token, encryption key). Created with mode 0700, or made private if it existed.
  */
-export function prepareDataDir(dir: string): void {
+export function prepareDataDir(dir: string, log: Pick<Logger, "warn">): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  secureDataDir(dir, log);
+}
+
+/**
+ * Makes the data directory 0700 and every file in it 0600, however they were created (an older version, a copied
+ * backup, a umask of 022). What cannot be changed (e.g. files of another user) is logged as a warning, not fatal.
+ * Symbolic links and subdirectories are left alone: chmod would follow a link out of the directory.
+ */
+export function secureDataDir(dir: string, log: Pick<Logger, "warn">): void {
+  const failed: string[] = [];
+  const tighten = (path: string, mode: number) => {
+    try {
+      if ((lstatSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
+    } catch (error) {
+      failed.push(`${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
+  tighten(dir, 0o700);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isFile()) tighten(join(dir, entry.name), 0o600);
+  if (failed.length) log.warn({ paths: failed }, "could not make the data directory private (0700, files 0600): other users of this machine may read it");
 }
 
 /** Takes the data-dir lock, or fails naming the process that holds it. A lock left by a dead process is taken over. */

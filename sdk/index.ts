@@ -36,7 +36,7 @@ export { RULE_NO_POLICY, RULE_HIDDEN, RULE_DEFAULT_DENY, RULE_ALLOWED, RULE_PINN
 export { RULE_RESOURCES, RULE_RESOURCES_DEFAULT_DENY, RULE_PROMPTS, RULE_PROMPTS_DEFAULT_DENY, RULE_COMPLETION } from "./policy/rule-id.ts";
 export { GOVERNED_METHODS, type RequestDecision, type RequestInput } from "./policy/methods.ts";
 export type { ApprovalObject, ApprovalList } from "./approvals.ts";
-export { signWebhook, verifyWebhook } from "./webhooks.ts";
+export { createMemoryDeliveryStore, signWebhook, verifyWebhook, type DeliveryIdStore, type VerifyWebhookOptions, type WebhookHeaders } from "./webhooks.ts";
 export type { CatalogTool, CatalogToolList } from "./catalog/catalog-tool.ts";
 export { suggestPolicy, SUGGESTED_RISK, type Suggestion } from "./catalog/suggest.ts";
 export { classifyTool, nameWords, RISK_CATEGORIES, SEVERITIES, type Classification, type RiskCategory, type Severity, type ToolDefinition } from "./catalog/classify.ts";

@@ -10,7 +10,11 @@ export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 const got = (input: unknown) => (input === undefined ? "it is missing" : `got ${JSON.stringify(input)}`);
 /** Messages for secret-bearing fields never echo the value. */
-const gotType = (input: unknown) => (input === undefined ? "it is missing" : `got ${Array.isArray(input) ? "a list" : typeof input}`);
+const gotType = (input: unknown) => (input === undefined ? "it is missing" : `got ${Array.isArray(input) ? "a list" : input === null ? "null" : typeof input}`);
+/** URLs may carry credentials (user:password@, tokens in the path or query): a message names only their scheme. */
+const gotUrl = (input: unknown) => (typeof input !== "string" ? gotType(input) : URL.canParse(input) ? `got scheme ${JSON.stringify(new URL(input).protocol)}` : "got text that is not a URL");
+const isHttpUrl = (u: string) => URL.canParse(u) && ["http:", "https:"].includes(new URL(u).protocol);
+const hasNoCredentials = (u: string) => !URL.canParse(u) || (new URL(u).username === "" && new URL(u).password === "");
 
 export const NameSchema = z
   .string({ error: (i) => `name must be a string, ${got(i.input)}` })
@@ -38,9 +42,9 @@ const Env = z
 export const HttpTransportSchema = z.strictObject({
   type: z.literal("streamable-http"),
   url: z
-    .string({ error: (i) => `url must be a string, ${got(i.input)}` })
-    .refine((u) => URL.canParse(u) && ["http:", "https:"].includes(new URL(u).protocol), { error: (i) => `url must be an http(s) URL, ${got(i.input)}` })
-    .refine((u) => !URL.canParse(u) || (new URL(u).username === "" && new URL(u).password === ""), { error: "url must not contain credentials; put them in headers" }),
+    .string({ error: (i) => `url must be a string, ${gotType(i.input)}` })
+    .refine(isHttpUrl, { error: (i) => `url must be an http(s) URL, ${gotUrl(i.input)}` })
+    .refine(hasNoCredentials, { error: "url must not contain credentials; put them in headers" }),
   headers: Headers.optional(),
 });
 
@@ -64,7 +68,7 @@ const RunAs = (field: "user" | "group") =>
 export const StdioTransportSchema = z.strictObject({
   type: z.literal("stdio"),
   command: z.string({ error: (i) => `command must be a string, ${got(i.input)}` }).min(1, { error: "command must not be empty" }),
-  args: z.array(z.string(), { error: (i) => `args must be a list of strings, ${got(i.input)}` }).optional(),
+  args: z.array(z.string({ error: (i) => `args entries must be strings, ${gotType(i.input)}` }), { error: (i) => `args must be a list of strings, ${gotType(i.input)}` }).optional(),
   secretArgs: SecretArgs.optional(),
   env: Env.optional(),
   cwd: z.string({ error: (i) => `cwd must be a string, ${got(i.input)}` }).min(1).optional(),
@@ -96,9 +100,9 @@ const Milliseconds = (field: string) =>
 const absoluteUri = (u: string) => URL.canParse(u) && !/[\s\0]/.test(u);
 export const RootSchema = z.strictObject({
   uri: z
-    .string({ error: (i) => `uri must be a string, ${got(i.input)}` })
+    .string({ error: (i) => `uri must be a string, ${gotType(i.input)}` })
     .max(2048, { error: "uri must be at most 2048 characters" })
-    .refine(absoluteUri, { error: (i) => `uri must be an absolute URI such as file:///srv/data, ${got(i.input)}` }),
+    .refine(absoluteUri, { error: (i) => `uri must be an absolute URI without spaces, such as file:///srv/data, ${gotUrl(i.input)}` }),
   name: z.string({ error: (i) => `name must be a string, ${got(i.input)}` }).max(256, { error: "name must be at most 256 characters" }).optional(),
 });
 
@@ -159,14 +163,15 @@ export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export const WebhookSpecSchema = z.strictObject({
   name: NameSchema,
   url: z
-    .string({ error: (i) => `url must be an http(s) URL, ${got(i.input)}` })
-    .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), { error: (i) => `url must be an http(s) URL, ${got(i.input)}` }),
+    .string({ error: (i) => `url must be an http(s) URL, ${gotUrl(i.input)}` })
+    .refine(isHttpUrl, { error: (i) => `url must be an http(s) URL, ${gotUrl(i.input)}` })
+    .refine(hasNoCredentials, { error: "url must not contain credentials (user:password@); deliveries are signed with the secret instead" }),
   events: z
     .array(z.enum(WEBHOOK_EVENTS, { error: (i) => `events entries must be one of ${WEBHOOK_EVENTS.join(", ")}, ${got(i.input)}` }), { error: (i) => `events must be a list, ${got(i.input)}` })
     .min(1, { error: "events must name at least one event" })
     .default([...WEBHOOK_EVENTS]),
   /** Write-only: the HMAC-SHA256 signing key. Stored encrypted; the API shows only its digest. */
-  secret: z.string({ error: (i) => `secret must be a string, ${got(i.input)}` }).min(16, { error: "secret must be at least 16 characters" }).max(512, { error: "secret must be at most 512 characters" }),
+  secret: z.string({ error: (i) => `secret must be a string, ${gotType(i.input)}` }).min(16, { error: "secret must be at least 16 characters" }).max(512, { error: "secret must be at most 512 characters" }),
   description: Description.optional(),
   owner: Owner.optional(),
 });

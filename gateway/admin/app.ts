@@ -13,6 +13,9 @@ import { createTokenCheck } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
 import { APPROVALS_HTML, APPROVALS_JS } from "./ui/approvals-page.ts";
 import { ApiProblem, problemBody } from "./problem.ts";
+import { nestedDeeperThan } from "./json-depth.ts";
+import { displaySafeJson } from "./safe-json.ts";
+import type { WebhookTargets } from "../webhooks/webhook-targets.ts";
 import { approvalView, catalogToolView, webhookView, grantView, policyView, serverView } from "./views.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Approvals } from "../approvals/approvals.ts";
@@ -31,10 +34,14 @@ export interface AdminDeps {
   /** Base URL agents use for the proxy, e.g. http://127.0.0.1:8787. */
   proxyUrl: () => string;
   ready: () => Promise<string | undefined>;
+  /** Which hosts webhooks may reach: a webhook whose URL the operator has not allowed is refused. */
+  webhookTargets: WebhookTargets;
   maxBodyBytes?: number;
 }
 
 const PAGE_MAX = 500;
+/** Deepest nesting of arrays and objects a request body may have (a policy document needs about a dozen). */
+export const MAX_BODY_DEPTH = 64;
 const UI_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** The admin API (docs/admin-api.md) as a Hono app: routes only translate; the store decides. */
@@ -199,6 +206,8 @@ export function createAdminApp(deps: AdminDeps): Hono {
   });
   app.put("/v1/webhooks/:name", async (c) => {
     const spec = parse(WebhookSpecSchema, await body(c), name(c));
+    const refused = await deps.webhookTargets.problem(spec.url);
+    if (refused) throw new ApiProblem(400, "invalid_input", `url: ${refused}`, { issues: [{ path: "/url", message: refused }] });
     const result = await deps.store.putWebhook(spec, preconditions(c));
     if (result.changed) deps.log.info({ kind: "webhook", name: spec.name, version: result.record.version, created: result.created }, "admin change");
     return versioned(c, webhookView(result.record), result.record.version, result.created ? 201 : 200);
@@ -216,7 +225,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (status !== undefined && !(APPROVAL_STATUSES as readonly string[]).includes(status)) {
       throw new ApiProblem(400, "invalid_input", `status must be one of ${APPROVAL_STATUSES.join(", ")}, got ${JSON.stringify(status)}`, { issues: [{ path: "/status", message: `must be one of ${APPROVAL_STATUSES.join(", ")}` }] });
     }
-    const rows = await deps.approvals.list({ status: status as ApprovalStatus | undefined, server: c.req.query("server"), tool: c.req.query("tool"), after: c.req.query("cursor"), limit: limit + 1 });
+    const rows = await deps.approvals.list({ status: status as ApprovalStatus | undefined, grant: c.req.query("grant"), server: c.req.query("server"), tool: c.req.query("tool"), after: c.req.query("cursor"), limit: limit + 1 });
     const items = rows.slice(0, limit);
     return c.json({ items: items.map(approvalView), nextCursor: rows.length > limit ? items.at(-1)!.id : null });
   });
@@ -244,7 +253,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     const q = auditQuery(c);
     const rows = await deps.audit.query({ ...q, limit: q.limit + 1 });
     const items = rows.slice(0, q.limit);
-    return c.json({ items, nextCursor: rows.length > q.limit ? String(items.at(-1)!.id) : null });
+    return c.body(displaySafeJson({ items, nextCursor: rows.length > q.limit ? String(items.at(-1)!.id) : null }), 200, { "content-type": "application/json" });
   });
   app.get("/v1/audit/export", async (c) => {
     const q = auditQuery(c);
@@ -253,7 +262,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
         let after = q.after;
         for (;;) {
           const rows = await deps.audit.query({ ...q, after, limit: 1000 });
-          for (const row of rows) controller.enqueue(JSON.stringify(row) + "\n");
+          for (const row of rows) controller.enqueue(displaySafeJson(row) + "\n");
           if (rows.length < 1000) break;
           after = rows.at(-1)!.id;
         }
@@ -291,10 +300,13 @@ function name(c: Context): string {
 async function body(c: Context): Promise<unknown> {
   if (mediaType(c.req.header("content-type")) !== "application/json") throw new ApiProblem(415, "unsupported_media_type", "Content-Type must be application/json");
   const text = await c.req.text();
+  if (nestedDeeperThan(text, MAX_BODY_DEPTH)) throw new ApiProblem(400, "too_deep", `Request body is nested deeper than ${MAX_BODY_DEPTH} levels`);
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ApiProblem(400, "invalid_json", `The body is not valid JSON: ${(error as Error).message}`);
+    // The parser's message quotes the body, which may hold a secret: report only where it failed.
+    const at = /at position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ApiProblem(400, "invalid_json", text.trim() === "" ? "The body is empty; send a JSON object" : `The body is not valid JSON${at ? ` (at character ${at})` : ""}`);
   }
 }
 

@@ -11,6 +11,7 @@ export type ApprovalStatus = ApprovalObject["status"];
 
 export interface ApprovalQuery {
   status?: ApprovalStatus;
+  grant?: string;
   server?: string;
   tool?: string;
   /** Ids after this one in creation order (cursor pagination). */

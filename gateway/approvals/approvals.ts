@@ -17,7 +17,11 @@ export interface ApprovalsDeps {
   clock?: () => number;
   /** How often expired approvals are swept (and reported); default 5 s. */
   sweepMs?: number;
+  /** Most approvals one grant may have pending at once; past it, calls are refused without asking anyone. Default 20. */
+  maxPendingPerGrant?: number;
 }
+
+export const DEFAULT_MAX_PENDING_PER_GRANT = 20;
 
 export interface CallToApprove {
   grant: string;
@@ -38,6 +42,10 @@ export type Admission =
   | { kind: "denied"; approval: ApprovalRecord };
 
 export interface Approvals {
+  /**
+   * Finds or requests the approval for `call`. Throws ToolgateError `rate_limited` (nothing created) when the grant
+   * already has `maxPendingPerGrant` approvals pending; its message is meant for the agent.
+   */
   admit(call: CallToApprove): Promise<Admission>;
   restore(id: string): Promise<void>;
   /**
@@ -65,9 +73,12 @@ export function approvalDigest(call: Pick<CallToApprove, "grant" | "server" | "t
  */
 export function createApprovals(deps: ApprovalsDeps): Approvals {
   const clock = deps.clock ?? Date.now;
+  const maxPending = deps.maxPendingPerGrant ?? DEFAULT_MAX_PENDING_PER_GRANT;
   const iso = (ms: number) => new Date(ms).toISOString();
   /** Identical calls in this process are admitted one at a time, so one pending approval is created, not two. */
   const inFlight = new Map<string, Promise<unknown>>();
+  /** One grant's new requests are created one at a time in this process, so the cap is exact here. */
+  const creating = new Map<string, Promise<unknown>>();
   /** Held requests waiting on an approval id, woken when it is decided in this process. */
   const waiters = new Map<string, Set<() => void>>();
   const timer = setInterval(() => void approvals.sweep(), deps.sweepMs ?? 5000);
@@ -95,6 +106,31 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       if (await deps.store.consume(live.id, now)) return { kind: "consumed", approval: { ...live, status: "consumed", consumedAt: now } };
       // Someone else used it first: look again (it may be gone, or a newer request may exist).
     }
+    return serialize(creating, call.grant, () => request(call, digest));
+  }
+
+  /** How many approvals `grant` has pending, counting up to `maxPending`. */
+  async function pendingOf(grant: string): Promise<number> {
+    let live = 0;
+    for (let round = 0; round < 2; round++) {
+      const now = iso(clock());
+      const rows = await deps.store.list({ status: "pending", grant, limit: maxPending });
+      live = rows.filter((a) => a.expiresAt > now).length;
+      if (live === rows.length || rows.length < maxPending) return live;
+      // Expired requests not yet swept hide newer ones from the count: sweep, then count again.
+      await approvals.sweep();
+    }
+    return live;
+  }
+
+  async function request(call: CallToApprove, digest: string): Promise<Admission> {
+    if ((await pendingOf(call.grant)) >= maxPending) {
+      throw new ToolgateError(
+        "rate_limited",
+        `Grant "${call.grant}" already has ${maxPending} approvals pending, the most it may have, so no approval was requested for this call. ` +
+          "Ask an approver to decide the pending ones, or retry once they expire.",
+      );
+    }
     const created = clock();
     const approval: ApprovalRecord = {
       id: "apr_" + randomBytes(12).toString("base64url"),
@@ -120,16 +156,9 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
   }
 
   const approvals: Approvals = {
-    async admit(call) {
+    admit(call) {
       const digest = approvalDigest(call);
-      const previous = inFlight.get(digest) ?? Promise.resolve();
-      const run = previous.catch(() => {}).then(() => admitOnce(call, digest));
-      inFlight.set(digest, run);
-      try {
-        return await run;
-      } finally {
-        if (inFlight.get(digest) === run) inFlight.delete(digest);
-      }
+      return serialize(inFlight, digest, () => admitOnce(call, digest));
     },
 
     restore: (id) => deps.store.restore(id),
@@ -185,4 +214,16 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
     stop: () => clearInterval(timer),
   };
   return approvals;
+}
+
+/** Runs `work` after every earlier piece of work queued under `key` has settled. */
+async function serialize<T>(queues: Map<string, Promise<unknown>>, key: string, work: () => Promise<T>): Promise<T> {
+  const previous = queues.get(key) ?? Promise.resolve();
+  const run = previous.catch(() => {}).then(work);
+  queues.set(key, run);
+  try {
+    return await run;
+  } finally {
+    if (queues.get(key) === run) queues.delete(key);
+  }
 }

@@ -1,11 +1,12 @@
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { ToolgateError, type ApprovalList, type ApprovalObject } from "../../sdk/index.ts";
+import { printable, ToolgateError, type ApprovalList, type ApprovalObject } from "../../sdk/index.ts";
+import { displaySafeJson } from "../admin/safe-json.ts";
 import { adminConnection, CONNECTION_OPTIONS } from "./admin-connection.ts";
 import type { Command } from "./main.ts";
 
 export const APPROVALS_USAGE = `Usage:
-  toolgate approvals list [--status pending|approved|denied|consumed|expired|all] [--server <name>] [--tool <name>] [--json]
+  toolgate approvals list [--status pending|approved|denied|consumed|expired|all] [--grant <name>] [--server <name>] [--tool <name>] [--json]
       Approvals, oldest first (default: pending).
   toolgate approvals show <id> [--json]
       One approval with the call's arguments.
@@ -23,7 +24,7 @@ export const approvalsCommand: Command = async (argv, io) => {
     args: rest,
     allowPositionals: true,
     strict: true,
-    options: { ...CONNECTION_OPTIONS, status: { type: "string" }, server: { type: "string" }, tool: { type: "string" }, json: { type: "boolean" }, by: { type: "string" }, reason: { type: "string" } },
+    options: { ...CONNECTION_OPTIONS, status: { type: "string" }, grant: { type: "string" }, server: { type: "string" }, tool: { type: "string" }, json: { type: "boolean" }, by: { type: "string" }, reason: { type: "string" } },
   });
   if (sub === undefined || sub === "--help" || sub === "-h") {
     io.stdout(APPROVALS_USAGE);
@@ -38,24 +39,24 @@ export const approvalsCommand: Command = async (argv, io) => {
   switch (sub) {
     case "list": {
       const status = values.status === "all" ? undefined : (values.status ?? "pending");
-      const list = await admin().getJson<ApprovalList>("/v1/approvals", { status, server: values.server, tool: values.tool, limit: 500 });
-      io.stdout(values.json ? JSON.stringify(list.items, null, 2) + "\n" : table(list.items));
+      const list = await admin().getJson<ApprovalList>("/v1/approvals", { status, grant: values.grant, server: values.server, tool: values.tool, limit: 500 });
+      io.stdout(values.json ? displaySafeJson(list.items, 2) + "\n" : table(list.items));
       return 0;
     }
     case "show": {
       const a = await admin().getJson<ApprovalObject>(`/v1/approvals/${id()}`);
-      io.stdout(values.json ? JSON.stringify(a, null, 2) + "\n" : details(a));
+      io.stdout(values.json ? displaySafeJson(a, 2) + "\n" : details(a));
       return 0;
     }
     case "approve": {
       const a = await admin().postJson<ApprovalObject>(`/v1/approvals/${id()}/approve`, { by, ...(values.reason ? { reason: values.reason } : {}) });
-      io.stdout(`approved ${a.id} (${a.tool} on ${a.server} for grant ${a.grant}); the identical call passes once until ${a.expiresAt}\n`);
+      io.stdout(`approved ${a.id} (${printable(a.tool)} on ${a.server} for grant ${a.grant}); the identical call passes once until ${a.expiresAt}\n`);
       return 0;
     }
     case "deny": {
       if (!values.reason) throw new ToolgateError("invalid_input", "deny needs --reason: the agent is told it");
       const a = await admin().postJson<ApprovalObject>(`/v1/approvals/${id()}/deny`, { by, reason: values.reason });
-      io.stdout(`denied ${a.id} (${a.tool} on ${a.server} for grant ${a.grant})\n`);
+      io.stdout(`denied ${a.id} (${printable(a.tool)} on ${a.server} for grant ${a.grant})\n`);
       return 0;
     }
     default:
@@ -64,9 +65,10 @@ export const approvalsCommand: Command = async (argv, io) => {
   }
 };
 
+/** Names and reasons come from agents and policies: shown through printable(), so no control or bidi character acts. */
 function table(items: readonly ApprovalObject[]): string {
   if (items.length === 0) return "no approvals\n";
-  const rows = items.map((a) => [a.id, a.status, a.grant, a.server, a.tool, a.expiresAt, a.reason]);
+  const rows = items.map((a) => [a.id, a.status, a.grant, a.server, a.tool, a.expiresAt, a.reason].map(printable));
   const head = ["ID", "STATUS", "GRANT", "SERVER", "TOOL", "EXPIRES", "WHY"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd() + "\n";
@@ -74,16 +76,17 @@ function table(items: readonly ApprovalObject[]): string {
 }
 
 function details(a: ApprovalObject): string {
+  const p = printable;
   const lines = [
-    `id:         ${a.id}`,
+    `id:         ${p(a.id)}`,
     `status:     ${a.status}`,
-    `call:       ${a.tool} on server ${a.server}, grant ${a.grant}`,
-    `arguments:  ${JSON.stringify(a.arguments, null, 2).replaceAll("\n", "\n            ")}`,
-    `why:        ${a.reason} (policy ${a.policy} v${a.policyVersion})`,
+    `call:       ${p(a.tool)} on server ${p(a.server)}, grant ${p(a.grant)}`,
+    `arguments:  ${displaySafeJson(a.arguments, 2).replaceAll("\n", "\n            ")}`,
+    `why:        ${p(a.reason)} (policy ${p(a.policy)} v${a.policyVersion})`,
     `requested:  ${a.createdAt}`,
     `expires:    ${a.expiresAt}`,
   ];
-  if (a.decidedAt) lines.push(`decided:    ${a.decidedAt} by ${a.decidedBy}${a.decisionReason ? `: ${a.decisionReason}` : ""}`);
+  if (a.decidedAt) lines.push(`decided:    ${a.decidedAt} by ${p(a.decidedBy ?? "")}${a.decisionReason ? `: ${p(a.decisionReason)}` : ""}`);
   if (a.consumedAt) lines.push(`used:       ${a.consumedAt}`);
   return lines.join("\n") + "\n";
 }

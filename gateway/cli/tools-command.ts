@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { ToolgateError, type CatalogTool, type CatalogToolList } from "../../sdk/index.ts";
+import { printable, ToolgateError, type CatalogTool, type CatalogToolList } from "../../sdk/index.ts";
+import { displaySafeJson } from "../admin/safe-json.ts";
 import { adminConnection, CONNECTION_OPTIONS } from "./admin-connection.ts";
 import type { Command } from "./main.ts";
 
@@ -38,16 +39,17 @@ export const toolsCommand: Command = async (argv, io) => {
   }
   const list = values.refresh ? await admin.postJson<CatalogToolList>(`${path}/refresh`, {}) : await admin.getJson<CatalogToolList>(path);
   if (values.json) {
-    io.stdout(JSON.stringify(list, null, 2) + "\n");
+    io.stdout(displaySafeJson(list, 2) + "\n");
     return 0;
   }
   io.stdout(table(list.items));
   return 0;
 };
 
+/** Tool names and evidence come from upstream servers: shown through printable(), so no control or bidi character acts. */
 function table(tools: readonly CatalogTool[]): string {
   if (tools.length === 0) return "no tools in the catalog yet (try --refresh)\n";
-  const rows = tools.map((t) => [t.name, t.category, t.severity, t.changed ? "CHANGED" : "", t.evidence.join("; ")]);
+  const rows = tools.map((t) => [t.name, t.category, t.severity, t.changed ? "CHANGED" : "", t.evidence.join("; ")].map(printable));
   const head = ["TOOL", "CATEGORY", "SEVERITY", "REVIEW", "EVIDENCE"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd() + "\n";

@@ -16,8 +16,16 @@ export interface AuditRow extends AuditEntry {
   id: number;
 }
 
+/** Which rows to keep: younger than `maxAgeMs`, and only the newest `maxRows`. Both optional. */
+export interface AuditRetention {
+  maxAgeMs?: number;
+  maxRows?: number;
+}
+
 export interface AuditStore extends AuditSink {
   query(q: AuditQuery): Promise<AuditRow[]>;
+  /** Deletes at most `limit` of the oldest rows that `retention` does not keep (as of `now`); returns how many. */
+  prune(retention: AuditRetention, limit: number, now: number): Promise<number>;
   /** False while rows cannot be written and the backlog is full: calls are then denied (fail closed). */
   accepting(): boolean;
   /** Writes what is buffered now. */
@@ -32,11 +40,48 @@ export interface AuditBackend {
   insert(rows: readonly AuditEntry[]): Promise<void>;
   /** `where` holds the filters as (column, value) pairs; `after`/`limit` paginate by id. */
   select(where: readonly (readonly [AuditColumn, string])[], after: number, limit: number): Promise<Record<string, unknown>[]>;
+  /** Deletes at most `limit` rows, oldest first, written before `before` (ISO time) or not among the newest `keepRows` ids. */
+  prune(cutoff: { before?: string; keepRows?: number }, limit: number): Promise<number>;
 }
 
 export type AuditColumn = "grant_name" | "server" | "tool" | "decision" | "time >=" | "time <";
 
 export const AUDIT_COLUMNS = "time, request_id, grant_name, server, method, tool, decision, rule, message, policy, policy_version, argument_keys, upstream_status, latency_ms";
+
+/**
+ * Most characters kept of each text field, so one row stays small whatever an agent sends. A longer value keeps its
+ * first `n` characters followed by TRUNCATED. The argument key list keeps its first `argumentKeys` keys (each cut like
+ * a field, at `argumentKey` characters), then one entry `…[+<n> more]`.
+ */
+export const AUDIT_LIMITS = { grant: 128, server: 128, method: 128, tool: 256, rule: 512, message: 2048, policy: 128, argumentKeys: 64, argumentKey: 128 } as const;
+export const TRUNCATED = "…[truncated]";
+
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Never keep half of a surrogate pair.
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
+  return text.slice(0, end) + TRUNCATED;
+}
+
+/** `entry` with every text field and the argument key list within AUDIT_LIMITS. */
+export function boundAuditEntry(entry: AuditEntry): AuditEntry {
+  const L = AUDIT_LIMITS;
+  const fits = (text: string | null, max: number) => text === null || text.length <= max;
+  const keysFit = entry.argumentKeys.length <= L.argumentKeys && entry.argumentKeys.every((k) => k.length <= L.argumentKey);
+  if (keysFit && fits(entry.tool, L.tool) && fits(entry.message, L.message) && fits(entry.rule, L.rule) && fits(entry.method, L.method) && fits(entry.grant, L.grant) && fits(entry.server, L.server) && fits(entry.policy, L.policy)) return entry;
+  const keys = entry.argumentKeys.length > L.argumentKeys ? [...entry.argumentKeys.slice(0, L.argumentKeys), `…[+${entry.argumentKeys.length - L.argumentKeys} more]`] : entry.argumentKeys;
+  return {
+    ...entry,
+    grant: cut(entry.grant, L.grant),
+    server: cut(entry.server, L.server),
+    method: cut(entry.method, L.method),
+    tool: entry.tool === null ? null : cut(entry.tool, L.tool),
+    rule: cut(entry.rule, L.rule),
+    message: cut(entry.message, L.message),
+    policy: entry.policy === null ? null : cut(entry.policy, L.policy),
+    argumentKeys: keys.map((k) => cut(k, L.argumentKey)),
+  };
+}
 
 /** One entry as the column values of AUDIT_COLUMNS, in order. */
 export function auditValues(e: AuditEntry): (string | number | null)[] {
@@ -87,7 +132,7 @@ export function createAuditLog(backend: AuditBackend, options: { flushMs?: numbe
 
   return {
     write(entry) {
-      buffer.push(entry);
+      buffer.push(boundAuditEntry(entry));
       if (buffer.length >= batchSize && !failing) queueMicrotask(() => void flush());
     },
     accepting: () => buffer.length < maxBacklog,
@@ -124,6 +169,10 @@ export function createAuditLog(backend: AuditBackend, options: { flushMs?: numbe
         upstreamStatus: r.upstream_status === null ? null : Number(r.upstream_status),
         latencyMs: Number(r.latency_ms),
       }));
+    },
+    async prune(retention, limit, now) {
+      const before = retention.maxAgeMs === undefined ? undefined : new Date(now - retention.maxAgeMs).toISOString();
+      return backend.prune({ before, keepRows: retention.maxRows }, limit);
     },
     async close() {
       clearInterval(timer);

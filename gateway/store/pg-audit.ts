@@ -22,5 +22,17 @@ export function createPgAuditBackend(db: Postgres): AuditBackend {
       const sql = `SELECT * FROM audit WHERE ${clauses.join(" AND ")} ORDER BY id LIMIT $${where.length + 2}`;
       return (await db.pool.query(sql, [after, ...where.map(([, v]) => v), limit])).rows as Record<string, unknown>[];
     },
+    async prune(cutoff, limit) {
+      let deleted = 0;
+      if (cutoff.before !== undefined) {
+        deleted += (await db.pool.query("DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE time < $1 ORDER BY id LIMIT $2)", [cutoff.before, limit])).rowCount ?? 0;
+      }
+      if (cutoff.keepRows !== undefined && deleted < limit) {
+        // The newest n rows are those within n of the largest id (fewer where the sequence left gaps).
+        const sql = "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE id <= (SELECT max(id) FROM audit) - $1 ORDER BY id LIMIT $2)";
+        deleted += (await db.pool.query(sql, [cutoff.keepRows, limit - deleted])).rowCount ?? 0;
+      }
+      return deleted;
+    },
   };
 }

@@ -30,6 +30,7 @@ export function createSqliteApprovalStore(db: DatabaseSync, sealer: Sealer): App
         params.push(v);
       };
       add("status = ?", q.status);
+      add("grant_name = ?", q.grant);
       add("server = ?", q.server);
       add("tool = ?", q.tool);
       add("(created_at, id) > (SELECT created_at, id FROM approvals WHERE id = ?)", q.after);

@@ -17,6 +17,8 @@ let token: string;
 /** Calls that reached the upstream, by tool. */
 const sent: Record<string, number> = {};
 let flakyFailures = 1;
+/** The webhook receivers of these tests listen on loopback, which the gateway refuses unless allowed. */
+const ALLOW_LOOPBACK_WEBHOOKS = ["--webhook-allow", "127.0.0.1"];
 
 before(async () => {
   bank = await serveOverHttp(() => {
@@ -50,7 +52,7 @@ before(async () => {
     });
     return { server };
   });
-  gw = await startGateway();
+  gw = await startGateway({ args: ALLOW_LOOPBACK_WEBHOOKS });
   await gw.admin.put("servers", "bank", { transport: { type: "streamable-http", url: bank.url } });
   await gw.admin.put("policies", "treasury", {
     document: {
@@ -228,7 +230,7 @@ test("hold mode: nobody decides before the timeout, so the held call is denied a
 test("pending approvals survive a restart; approve afterwards and the call passes", async () => {
   const id = approvalId(await call("wire_transfer", { amount: 4444, to: "AFTER-RESTART" }))!;
   assert.equal(await gw.stop(), 0);
-  gw = await startGateway({ dataDir: gw.dataDir, adminToken: gw.adminToken });
+  gw = await startGateway({ dataDir: gw.dataDir, adminToken: gw.adminToken, args: ALLOW_LOOPBACK_WEBHOOKS });
   await approve(id, "carol@example.com");
   assert.equal(await call("wire_transfer", { amount: 4444, to: "AFTER-RESTART" }), "sent 4444 to AFTER-RESTART");
 });
@@ -244,14 +246,14 @@ test("bad approver input is rejected with field paths", async () => {
 });
 
 test("webhooks: signed approval events, retried after a failure; the secret never comes back", async () => {
-  const received: { event: string; signature: string; timestamp: string; body: string }[] = [];
+  const received: { event: string; signature: string; timestamp: string; delivery: string; body: string }[] = [];
   let failuresLeft = 1;
   const receiver: Server = createServer((req, res) => {
     let body = "";
     req.on("data", (d: Buffer) => (body += d.toString()));
     req.on("end", () => {
       if (failuresLeft-- > 0) return void res.writeHead(503).end();
-      received.push({ event: String(req.headers["toolgate-event"]), signature: String(req.headers["toolgate-signature"]), timestamp: String(req.headers["toolgate-timestamp"]), body });
+      received.push({ event: String(req.headers["toolgate-event"]), signature: String(req.headers["toolgate-signature"]), timestamp: String(req.headers["toolgate-timestamp"]), delivery: String(req.headers["toolgate-delivery"]), body });
       res.writeHead(204).end();
     });
   });
@@ -269,8 +271,9 @@ test("webhooks: signed approval events, retried after a failure; the secret neve
     while (received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(received.map((r) => r.event).sort(), ["approval.approved", "approval.requested"]);
     for (const r of received) {
-      assert.ok(verifyWebhook(secret, { timestamp: r.timestamp, signature: r.signature }, r.body), "the signature verifies");
-      assert.ok(!verifyWebhook("another-secret-value-xx", { timestamp: r.timestamp, signature: r.signature }, r.body));
+      assert.equal(verifyWebhook("another-secret-value-xx", r, r.body), false);
+      assert.equal(verifyWebhook(secret, r, r.body), true, "the signature verifies");
+      assert.equal(verifyWebhook(secret, r, r.body), false, "a replayed delivery does not");
       const payload = JSON.parse(r.body) as { approval: { id: string; argumentKeys: string[] }; links: { approval: string } };
       assert.equal(payload.approval.id, id);
       assert.deepEqual(payload.approval.argumentKeys, ["amount", "to"]);

@@ -1,7 +1,10 @@
+import { pageJson, pagePrintable } from "./page-escape.ts";
+
 /**
  * The approvers' inbox, served by the admin listener at /ui/. The page holds no data of its own: it asks for the
  * admin token (kept in sessionStorage) and calls the admin API with it. Every value from a call is rendered as
- * text (never as HTML), because tool arguments come from agents.
+ * text (never as HTML), because tool arguments come from agents, and with control and bidi characters escaped, so
+ * a tool name cannot pose as another.
  */
 export const APPROVALS_HTML = `<!doctype html>
 <html lang="en">
@@ -51,6 +54,8 @@ export const APPROVALS_HTML = `<!doctype html>
 
 export const APPROVALS_JS = `"use strict";
 (() => {
+  ${pagePrintable.toString()}
+  ${pageJson.toString()}
   const $ = (id) => document.getElementById(id);
   const state = { token: sessionStorage.getItem("toolgate-token") || "" };
   $("approver").value = localStorage.getItem("toolgate-approver") || "";
@@ -72,7 +77,7 @@ export const APPROVALS_JS = `"use strict";
       throw new Error("The admin token was not accepted");
     }
     const data = await res.json();
-    if (!res.ok) throw new Error(data.detail || "HTTP " + res.status);
+    if (!res.ok) throw new Error(pagePrintable(data.detail || "HTTP " + res.status));
     return data;
   }
 
@@ -92,12 +97,12 @@ export const APPROVALS_JS = `"use strict";
       const tr = document.createElement("tr");
       tr.dataset.id = a.id;
       if (location.hash === "#" + a.id) tr.className = "focus";
-      cell(tr, a.tool);
+      cell(tr, pagePrintable(a.tool));
       const pre = document.createElement("pre");
-      pre.textContent = JSON.stringify(a.arguments, null, 2);
+      pre.textContent = pageJson(a.arguments);
       cell(tr, pre);
-      cell(tr, a.reason);
-      cell(tr, a.grant + " · " + a.server);
+      cell(tr, pagePrintable(a.reason));
+      cell(tr, pagePrintable(a.grant) + " · " + pagePrintable(a.server));
       cell(tr, new Date(a.expiresAt).toLocaleString());
       const actions = cell(tr, "");
       const approve = document.createElement("button");
