@@ -71,7 +71,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       view,
       audit,
       log,
-      listTools: listUpstreamTools,
+      listTools: (target) => listUpstreamTools(target, config.dataDir),
       onChanged: (server) => metrics.toolChanged(server),
       refreshMs: config.catalogRefreshMs,
     });

@@ -1,25 +1,25 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ToolDefinition } from "../../sdk/index.ts";
 import type { ServerTarget } from "../contracts.ts";
 import { SDK_VERSION } from "../../sdk/index.ts";
+import { spawnServer } from "../proxy/stdio-process.ts";
+import { ProcessTransport } from "./process-transport.ts";
 
 /** More pages than this, or a cursor that comes back, and the listing fails rather than pass for complete. */
 export const MAX_TOOL_PAGES = 100;
 
 /**
- * Lists every tool of an upstream with its own MCP session (a short-lived child process for stdio servers),
- * following `nextCursor` pages. Bounded by the server's `timeoutMs` for each step. The result is the complete
- * list or an error: the catalog removes whatever a listing lacks.
+ * Lists every tool of an upstream with its own MCP session (for a stdio server, a short-lived child started as
+ * the proxy starts agents' children, never inside `dataDir`), following `nextCursor` pages. Bounded by the
+ * server's `timeoutMs` for each step. The result is the complete list or an error: the catalog removes whatever
+ * a listing lacks.
  */
-export async function listUpstreamTools(target: ServerTarget): Promise<ToolDefinition[]> {
+export async function listUpstreamTools(target: ServerTarget, dataDir?: string): Promise<ToolDefinition[]> {
   const t = target.transport;
   const transport: Transport =
-    t.type === "streamable-http"
-      ? new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: t.headers } })
-      : new StdioClientTransport({ command: t.command, args: t.args, env: { ...getDefaultEnvironment(), ...t.env }, ...(t.cwd ? { cwd: t.cwd } : {}), stderr: "ignore" });
+    t.type === "streamable-http" ? new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: t.headers } }) : new ProcessTransport(spawnServer(t, dataDir));
   const client = new Client({ name: "toolgate-catalog", version: SDK_VERSION });
   const options = { timeout: target.timeoutMs };
   try {

@@ -340,6 +340,20 @@ test("a listing that never ends fails the refresh and leaves the catalog as it w
   assert.match(gw.logs(), /"server":"paged-e","err":"tools\/list has more than 100 pages","msg":"could not list the upstream's tools"/);
 });
 
+test("the catalog's own stdio child starts as agents' children do: not in the gateway's directory, never in its data dir", async () => {
+  const server = { type: "stdio", command: process.execPath, args: [join(ROOT, "tests/fixtures/cwd-server.ts")] };
+  await gw.admin.put("servers", "cwd", { transport: server });
+  const started = (await catalog("cwd")).items.find((t) => t.name === "whereami")!.description!;
+  assert.ok(![ROOT, gw.dataDir].some((dir) => started === dir || started.startsWith(`${dir}/`)), started);
+
+  await gw.admin.put("servers", "cwd", { transport: { ...server, cwd: gw.dataDir } });
+  const r = await fetch(`${gw.adminUrl}/v1/servers/cwd/tools/refresh`, { method: "POST", headers: { authorization: `Bearer ${gw.adminToken}` } });
+  assert.equal(r.status, 502);
+  const reason = /"server":"cwd","err":"its cwd \\".*\\" is inside the gateway's data dir, which holds the secret key; choose another directory"/;
+  for (let waited = 0; !reason.test(gw.logs()) && waited < 5000; waited += 50) await new Promise((done) => setTimeout(done, 50));
+  assert.match(gw.logs(), reason);
+});
+
 test("the catalog survives a restart; unknown servers and tools are 404s with a reason", async () => {
   const missing = await fetch(`${gw.adminUrl}/v1/servers/nope/tools`, { headers: { authorization: `Bearer ${gw.adminToken}` } });
   assert.deepEqual([missing.status, ((await missing.json()) as { detail: string }).detail], [404, 'server "nope" does not exist']);
