@@ -5,7 +5,7 @@ const UNIT_MS = { h: 3_600_000, d: 86_400_000 } as const;
 
 /**
  * Parses `--audit-retention`: an age (`30d`, `12h`), a row count (`1000000rows`), or both separated by a comma
- * (`90d,5000000rows`: whichever removes more). Returns a message naming the problem when the text is not one.
+ * (`90d,5000000rows`: a row goes as soon as either says so). Returns a message naming the problem otherwise.
  *
  * @example parseAuditRetention("30d") // { maxAgeMs: 2592000000 }
  */
