@@ -110,7 +110,7 @@ describe("bad input of every kind gets a 4xx with a path, never a 5xx", () => {
     ["unknown key", "PUT", "/v1/servers/x", { ...SERVER, timeout: 5 }, 400, [{ path: "/timeout", message: 'unknown key "timeout"' }]],
     ["wrong types", "PUT", "/v1/servers/x", { transport: { type: "streamable-http", url: 5 }, timeoutMs: "fast" }, 400, [
       { path: "/timeoutMs", message: 'timeoutMs must be a number of milliseconds, got "fast"' },
-      { path: "/transport/url", message: "url must be a string, got 5" },
+      { path: "/transport/url", message: "url must be a string, got number" },
     ]],
     ["unknown transport", "PUT", "/v1/servers/x", { transport: { type: "sse", url: "http://x" } }, 400, [{ path: "/transport/type", message: 'transport.type must be "streamable-http" or "stdio", got "sse"' }]],
     ["credentials in the URL", "PUT", "/v1/servers/x", { transport: { type: "streamable-http", url: "http://user:pw@example.com/mcp" } }, 400, [{ path: "/transport/url", message: "url must not contain credentials; put them in headers" }]],
