@@ -65,8 +65,11 @@ function isAlive(pid: number): boolean {
 export function secretFile(dir: string, name: string, generate: () => string): { value: string; created: boolean } {
   const path = join(dir, name);
   try {
-    return { value: readFileSync(path, "utf8").trim(), created: false };
+    const value = readFileSync(path, "utf8").trim();
+    if (value === "") throw new ToolgateError("config", `${path} is empty: restore it from a backup, or delete it to have a new one generated`);
+    return { value, created: false };
   } catch (error) {
+    if (error instanceof ToolgateError) throw error;
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   const value = generate();

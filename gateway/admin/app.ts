@@ -53,7 +53,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.onError((error, c) => {
     if (error instanceof ApiProblem) return problem(c, error.status, error.code, error.message, error.issues, error.headers);
     if (error instanceof ToolgateError) {
-      const status = { precondition_failed: 412, not_found: 404, conflict: 409, invalid_input: 422, invalid_policy: 400 }[error.code as string] ?? 500;
+      const status = { precondition_failed: 412, not_found: 404, conflict: 409, invalid_input: 422, invalid_policy: 400, unavailable: 503 }[error.code as string] ?? 500;
       if (status !== 500) return problem(c, status, error.code, error.message, error.issues);
     }
     deps.log.error({ err: error, path: c.req.path }, "admin request failed");

@@ -1,3 +1,4 @@
+import { statfsSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { ApprovalStore } from "../approvals/approval-store.ts";
@@ -10,6 +11,7 @@ import { startPgReplicaDirectory } from "./pg-replicas.ts";
 import { createAuditLog, type AuditStore } from "./audit-log.ts";
 import { startConfigFeed, type ConfigFeed } from "./config-feed.ts";
 import type { ConfigStore } from "./config-store.ts";
+import type { DatabaseSync } from "node:sqlite";
 import { createPgApprovalStore } from "./pg-approvals.ts";
 import { createPgAuditBackend } from "./pg-audit.ts";
 import { createPgCatalogStore } from "./pg-catalog.ts";
@@ -23,7 +25,9 @@ import { createSqliteAuditBackend } from "./sqlite-audit.ts";
 import { createSqliteCatalogStore } from "./sqlite-catalog.ts";
 import { createSqliteConfigStore } from "./sqlite-config-store.ts";
 import { createSqliteCounterStore } from "./sqlite-counters.ts";
-import { openDatabase } from "./sqlite.ts";
+import { openDatabase, probeWrite } from "./sqlite.ts";
+import { guardStore } from "./guard-store.ts";
+import { storeFault, type StoreFault } from "./store-faults.ts";
 
 export interface BackendConfig {
   dataDir: string;
@@ -58,6 +62,8 @@ export interface Backends {
 interface MainStore extends Omit<Backends, "countersKind" | "servingProblem" | "readinessProblem"> {
   /** Why this replica cannot vouch that its configuration is current (PostgreSQL feed down), or undefined. */
   feedProblem(): string | undefined;
+  /** Why the store cannot take writes (SQLite: a full or read-only disk), or undefined. */
+  writeProblem(): string | undefined;
 }
 
 export async function openBackends(config: BackendConfig, sealer: Sealer, log: Logger): Promise<Backends> {
@@ -76,7 +82,7 @@ export async function openBackends(config: BackendConfig, sealer: Sealer, log: L
     counters: config.limitsFailOpen ? limitsFailOpen(counters, log) : counters,
     servingProblem: () => main.feedProblem() ?? (main.audit.accepting() ? undefined : "the audit log cannot be written"),
     // With limits failing open, an unreachable Redis does not make a replica unready: its calls still pass.
-    readinessProblem: () => readiness(main.config, config.limitsFailOpen ? undefined : redis),
+    readinessProblem: () => readiness(main, config.limitsFailOpen ? undefined : redis),
     async close() {
       await main.close();
       await redis?.close();
@@ -91,19 +97,28 @@ function auditErrors(log: Logger) {
 function sqliteStore(dataDir: string, sealer: Sealer, log: Logger): MainStore {
   const db = openDatabase(join(dataDir, "toolgate.db"));
   const counters = createSqliteCounterStore(db);
-  const sweeper = setInterval(() => counters.sweep(), 60_000);
+  const sweeper = setInterval(() => {
+    try {
+      counters.sweep();
+    } catch {
+      // A full disk: swept next time; readiness reports it.
+    }
+  }, 60_000);
   sweeper.unref();
-  const audit = createAuditLog(createSqliteAuditBackend(db), auditErrors(log));
+  const writes = sqliteWritability(db, dataDir);
+  const guard = <T extends object>(store: T, logged = true) => guardStore(store, { name: "store (SQLite)", ...(logged ? { log } : {}), onUnwritable: writes.failed });
+  const audit = createAuditLog(guard(createSqliteAuditBackend(db), false), auditErrors(log));
   return {
     kind: "sqlite",
-    config: createSqliteConfigStore(db, sealer),
+    config: guard(createSqliteConfigStore(db, sealer)),
     counters,
     audit,
-    catalog: createSqliteCatalogStore(db),
-    approvals: createSqliteApprovalStore(db, sealer),
+    catalog: guard(createSqliteCatalogStore(db)),
+    approvals: guard(createSqliteApprovalStore(db, sealer)),
     registerReplica: async (id) => soloReplica(id),
     follow: async () => {},
     feedProblem: () => undefined,
+    writeProblem: writes.problem,
     async close() {
       clearInterval(sweeper);
       await audit.close();
@@ -117,21 +132,23 @@ async function postgresStore(url: string, sealer: Sealer, log: Logger): Promise<
   const counters = createPgCounterStore(db);
   const sweeper = setInterval(() => void counters.sweep().catch(() => {}), 60_000);
   sweeper.unref();
-  const audit = createAuditLog(createPgAuditBackend(db), auditErrors(log));
-  const config = createPgConfigStore(db, sealer);
+  const guard = <T extends object>(store: T, logged = true) => guardStore(store, { name: "store (PostgreSQL)", ...(logged ? { log } : {}) });
+  const audit = createAuditLog(guard(createPgAuditBackend(db), false), auditErrors(log));
+  const config = guard(createPgConfigStore(db, sealer));
   let feed: ConfigFeed | undefined;
   return {
     kind: "postgres",
     config,
     counters,
     audit,
-    catalog: createPgCatalogStore(db),
-    approvals: createPgApprovalStore(db, sealer),
+    catalog: guard(createPgCatalogStore(db)),
+    approvals: guard(createPgApprovalStore(db, sealer)),
     registerReplica: (id, proxyUrl) => startPgReplicaDirectory(db, id, proxyUrl, log),
     async follow(view, catalog) {
       feed = await startConfigFeed({ url, store: config, view, catalog, log });
     },
     feedProblem: () => feed?.problem(),
+    writeProblem: () => undefined,
     async close() {
       clearInterval(sweeper);
       await feed?.close();
@@ -141,16 +158,57 @@ async function postgresStore(url: string, sealer: Sealer, log: Logger): Promise<
   };
 }
 
-async function readiness(config: ConfigStore, redis: RedisCounters | undefined): Promise<string | undefined> {
+async function readiness(main: MainStore, redis: RedisCounters | undefined): Promise<string | undefined> {
   const problems: string[] = [];
   try {
-    await config.ping();
+    await main.config.ping();
   } catch {
     problems.push("the configuration store is not reachable");
   }
+  const unwritable = main.writeProblem();
+  if (unwritable) problems.push(unwritable);
   const redisProblem = await redis?.problem();
   if (redisProblem) problems.push(`${redisProblem}: calls with limits are denied`);
   return problems.length ? problems.join("; ") : undefined;
+}
+
+/** Below this much free space on the data dir's disk, the SQLite store counts as full. */
+const MIN_FREE_BYTES = 1024 * 1024;
+
+/**
+ * Whether the SQLite store can take writes: its disk has room, and the last write that failed for want
+ * of it (a full or read-only disk) works again, tried with a write that changes nothing.
+ */
+function sqliteWritability(db: DatabaseSync, dataDir: string) {
+  let failure: StoreFault | undefined;
+  return {
+    failed(fault: StoreFault) {
+      failure = fault;
+    },
+    problem(): string | undefined {
+      const free = freeBytes(dataDir);
+      if (free !== undefined && free < MIN_FREE_BYTES) return `the store cannot be written: the disk that holds the data directory is full (${free} bytes free)`;
+      const last = failure;
+      if (!last) return undefined;
+      try {
+        probeWrite(db);
+        failure = undefined;
+        return undefined;
+      } catch (error) {
+        const fault = storeFault(error) ?? last;
+        return `the store cannot be written: ${fault.text} (${fault.code})`;
+      }
+    },
+  };
+}
+
+function freeBytes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Opt-in: while the counter store is unreachable, calls pass without limits (logged once per outage). */

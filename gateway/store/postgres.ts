@@ -1,5 +1,6 @@
 import pg from "pg";
 import type { Logger } from "pino";
+import { ToolgateError } from "../../sdk/index.ts";
 import { schemaSteps } from "./schema.ts";
 
 const MIGRATIONS = schemaSteps("postgres");
@@ -64,7 +65,7 @@ export async function openPostgres(url: string, log: Logger, options: { poolSize
     });
   } catch (error) {
     await pool.end().catch(() => {});
-    throw new Error(`cannot prepare the PostgreSQL database at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+    throw new ToolgateError("unavailable", `cannot prepare the PostgreSQL database at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
   }
   return { pool, transaction, close: () => pool.end() };
 }

@@ -2,6 +2,7 @@ import type { DatabaseSync } from "node:sqlite";
 import type { Reservation } from "../../sdk/index.ts";
 import type { CounterStore, ReserveResult } from "../contracts.ts";
 import { transaction } from "./sqlite.ts";
+import { storeFault } from "./store-faults.ts";
 
 /**
  * Limit counters in SQLite. One process owns the database (the data-dir lock), and node:sqlite is
@@ -27,7 +28,8 @@ export function createSqliteCounterStore(db: DatabaseSync, clock: () => number =
           return { ok: true };
         });
       } catch (error) {
-        return { ok: false, unavailable: `the counter store failed (${(error as { code?: string }).code ?? "error"})` };
+        const fault = storeFault(error);
+        return { ok: false, unavailable: `the counter store failed: ${fault ? `${fault.text} (${fault.code})` : (error as Error).message}` };
       }
     },
     async release(reservations: readonly Reservation[]): Promise<void> {
