@@ -108,3 +108,14 @@ test("a wrong token is refused and the page asks again; the page itself needs no
   assert.equal(await page.locator("#inbox").isHidden(), true);
   await page.close();
 });
+
+test("direction-changing and invisible characters in arguments are shown escaped, not obeyed", async () => {
+  const id = approvalId(await call({ amount: 4242, to: "ACME\u202Etfel\u200B" }));
+  const page = await signIn(id);
+  const row = page.locator(`tr[data-id="${id}"]`);
+  await row.waitFor();
+  const shown = (await row.locator("pre").textContent()) ?? "";
+  assert.match(shown, /"to": "ACME\\u202etfel\\u200b"/);
+  assert.ok(!/[\u202E\u200B]/.test(await row.textContent() ?? ""), "no raw override or zero-width character on the page");
+  await page.close();
+});
