@@ -25,7 +25,7 @@ export function createPgAuditBackend(db: Postgres): AuditBackend {
     async prune(cutoff, limit) {
       let deleted = 0;
       if (cutoff.before !== undefined) {
-        deleted += (await db.pool.query("DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE time < $1 ORDER BY id LIMIT $2)", [cutoff.before, limit])).rowCount ?? 0;
+        deleted += (await db.pool.query("DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE time < $1 ORDER BY time LIMIT $2)", [cutoff.before, limit])).rowCount ?? 0;
       }
       if (cutoff.keepRows !== undefined && deleted < limit) {
         // The newest n rows are those within n of the largest id (fewer where the sequence left gaps).
