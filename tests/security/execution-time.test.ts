@@ -51,8 +51,8 @@ before(async () => {
 });
 
 after(async () => {
-  await gw.stop();
-  await Promise.all([bank.close(), edgeHttp.close(), resumable.close()]);
+  await gw?.stop();
+  await Promise.all([bank?.close(), edgeHttp?.close(), resumable?.close()]);
   for (const line of readFileSync(pidFile, { encoding: "utf8", flag: "a+" }).split("\n").filter(Boolean)) {
     const { server, grandchild } = JSON.parse(line) as { server: number; grandchild: number };
     for (const pid of [grandchild, server]) if (processAlive(pid)) process.kill(pid, "SIGKILL");

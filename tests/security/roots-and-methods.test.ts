@@ -76,8 +76,8 @@ before(async () => {
 });
 
 after(async () => {
-  await gw.stop();
-  await everythingHttp.close();
+  await gw?.stop();
+  await everythingHttp?.close();
 });
 
 /** An agent with the roots capability that answers roots/list with the whole disk, counting how often it is asked. */
