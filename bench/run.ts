@@ -1,7 +1,7 @@
 // `npm run bench`: every scenario, direct and through the gateway in the same run, with ratios. Writes
 // bench/results/<date>.json and bench/results/latest.md (the table docs/benchmarks.md shows).
 // Tuning: DURATION_MS (per repetition, default 3000), WARMUP_MS (1000), REPS (3), SKIP_PULUMI=1, INTERCEPT_BIN,
-// SKIP_CONTEXTFORGE=1, CONTEXTFORGE_VENV, SKIP_SCALE=1 (the replicas section).
+// SKIP_CONTEXTFORGE=1, CONTEXTFORGE_VENV, SKIP_SCALE=1 (the replicas section), SKIP_LARGE=1 (large results).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -16,6 +16,7 @@ import { startProcess, startUpstream } from "./lib/processes.ts";
 import { DURATION_MS, ECHO_ARGS, fmt, loadTable, measure, REPS, WARMUP_MS, type Row } from "./lib/measure.ts";
 import { runPulumiScale, type PulumiScaleResult } from "./pulumi-scale.ts";
 import { formatScaleOut, runScaleOutBench, type ScaleOutResult } from "./scale-out.ts";
+import { formatLargeResults, runLargeResultsBench, type LargeResults } from "./large-results.ts";
 import { installContextForge, startContextForge } from "./lib/contextforge.ts";
 
 const CONCURRENCY = [1, 16, 64];
@@ -198,6 +199,12 @@ async function main(): Promise<void> {
     everything.child.kill();
   }
 
+  let large: LargeResults | undefined;
+  if (!process.env.SKIP_LARGE) {
+    process.stderr.write("large results: 5 MB and 20 MB, direct and through the gateway\n");
+    large = await runLargeResultsBench();
+  }
+
   let pulumi: PulumiScaleResult | { skipped: string } = { skipped: "SKIP_PULUMI=1" };
   if (!process.env.SKIP_PULUMI) {
     process.stderr.write("pulumi up of 300 resources\n");
@@ -230,6 +237,10 @@ async function main(): Promise<void> {
     "",
     scale ? formatScaleOut(scale) : "Not run (SKIP_SCALE=1).",
     "",
+    "### Large results",
+    "",
+    large ? formatLargeResults(large) : "Not run (SKIP_LARGE=1).",
+    "",
     "### decide()",
     "",
     formatDecideTable(decide),
@@ -242,7 +253,7 @@ async function main(): Promise<void> {
 
   const dir = join(ROOT, "bench", "results");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${date.slice(0, 10)}.json`), JSON.stringify({ date, machine, settings: { DURATION_MS, WARMUP_MS, REPS }, rows, peers: peers.map(({ name, unavailable }) => ({ name, unavailable })), admin, rss, scale, decide, pulumi }, null, 2) + "\n");
+  writeFileSync(join(dir, `${date.slice(0, 10)}.json`), JSON.stringify({ date, machine, settings: { DURATION_MS, WARMUP_MS, REPS }, rows, peers: peers.map(({ name, unavailable }) => ({ name, unavailable })), admin, rss, scale, large, decide, pulumi }, null, 2) + "\n");
   writeFileSync(join(dir, "latest.md"), report);
   process.stdout.write(report);
 }
