@@ -1,6 +1,6 @@
 import type { FlatPredicate, Limit, PolicyDocument, Predicate, RiskRule, Scope } from "./schema.ts";
 import type { RiskCategory } from "../catalog/classify.ts";
-import { compilePredicate, describePredicate, type Test } from "./predicate.ts";
+import { allOf, compilePredicate, describePredicate, type Outcome, type Test } from "./predicate.ts";
 import { allToolsLimitRuleId, approvalRuleId, predicateRuleId, riskLimitRuleId, riskRuleId, RULE_ALLOWED, RULE_DEFAULT_DENY, RULE_HIDDEN, RULE_NO_POLICY, RULE_PINNED, toolLimitRuleId } from "./rule-id.ts";
 import { windowLength, windowStart } from "./window.ts";
 import { compileMethods, type RequestDecision, type RequestInput } from "./methods.ts";
@@ -99,6 +99,8 @@ interface CompiledLimit extends Limit {
   windowMs: number;
   /** `tools/<name>` or `all_tools`: which calls share the counter. */
   target: string;
+  /** The escaped target and counter, the static part of the counter key. */
+  keyTail: string;
 }
 
 interface ToolPlan {
@@ -206,18 +208,27 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
     const p = plan ?? risk?.plan ?? unlistedPlan;
     const args = input.args ?? {};
     for (const r of p.require) {
-      if (!r.test(args)) return deny(r.rule, r.message, trace, r.detail);
+      const outcome = r.test(args);
+      if (outcome !== true) return denyBy(r, outcome, "a require counts that as failing", trace);
       trace?.push({ rule: r.rule, outcome: "pass", detail: `holds: ${r.detail}` });
     }
     for (const r of p.denyIf) {
-      if (r.test(args)) return deny(r.rule, r.message, trace, r.detail);
+      const outcome = r.test(args);
+      if (outcome !== false) return denyBy(r, outcome, "a deny_if counts that as holding", trace);
       trace?.push({ rule: r.rule, outcome: "pass", detail: `does not hold: ${r.detail}` });
     }
     let needsApproval: ApprovalRequirement | undefined;
     if (p.approval) {
-      const held = p.approval.when.length === 0 ? undefined : p.approval.when.find((r) => r.test(args));
-      if (p.approval.when.length === 0 || held) {
-        needsApproval = { timeoutMs: p.approval.timeoutMs, error: p.approval.error, mode: p.approval.mode, reason: held ? held.detail : "every call" };
+      let held: string | undefined;
+      for (const r of p.approval.when) {
+        const outcome = r.test(args);
+        if (outcome !== false) {
+          held = outcome === true ? r.detail : `${r.detail} cannot be decided: ${outcome}`;
+          break;
+        }
+      }
+      if (p.approval.when.length === 0 || held !== undefined) {
+        needsApproval = { timeoutMs: p.approval.timeoutMs, error: p.approval.error, mode: p.approval.mode, reason: held ?? "every call" };
         const waits = p.approval.mode === "hold" ? "the request is held open" : "the agent retries once approved";
         trace?.push({ rule: p.approval.rule, outcome: "approval", detail: `a person must approve this call (${needsApproval.reason}; ${waits}; waits up to ${p.approval.timeoutMs / 1000} s)` });
       } else trace?.push({ rule: p.approval.rule, outcome: "pass", detail: `no approval needed: ${p.approval.when.map((r) => r.detail).join(" or ")} does not hold` });
@@ -255,30 +266,38 @@ function deny(rule: string, message: string, trace: TraceStep[] | undefined, det
   return { effect: "deny", rule, message, reservations: NO_RESERVATIONS };
 }
 
+/** A require that did not hold or a deny_if that did; an undecided condition says why in the message and the trace. */
+function denyBy(r: CompiledRule, outcome: Outcome, counts: string, trace: TraceStep[] | undefined): Decision {
+  if (typeof outcome !== "string") return deny(r.rule, r.message, trace, r.detail);
+  return deny(r.rule, `${r.message} (${outcome})`, trace, `${r.detail} cannot be decided: ${outcome}; ${counts}`);
+}
+
 function flatOrGroup(p: Predicate): readonly FlatPredicate[] {
   return "conditions" in p ? p.conditions : [p];
 }
 
 function compileRule(tool: string, list: "require" | "deny_if", predicate: Predicate, index: number): CompiledRule {
   const conditions = flatOrGroup(predicate);
-  const tests = conditions.map(compilePredicate);
-  const test: Test = tests.length === 1 ? tests[0]! : (args) => tests.every((t) => t(args));
+  const test = allOf(conditions.map(compilePredicate));
   const detail = conditions.length === 0 ? "(no conditions: always)" : conditions.map(describePredicate).join(" and ");
   const engineMessage = list === "require" ? `Call to "${printable(tool)}" requires ${detail}` : `Call to "${printable(tool)}" denied because ${detail}`;
   return { rule: predicateRuleId(tool, list, predicate, index), message: predicate.on_deny ?? engineMessage, test, detail };
 }
 
 function compileLimit(limit: Limit, rule: string, target: string): CompiledLimit {
-  return { ...limit, rule, scope: limit.scope ?? "grant", windowMs: windowLength(limit.window)!, target };
+  return { ...limit, rule, scope: limit.scope ?? "grant", windowMs: windowLength(limit.window)!, target, keyTail: keyPart(target) + SEP + keyPart(limit.counter) };
 }
 
 const SEP = "\u001f";
+/** A part of a counter key with "%" and the separator percent-escaped, so distinct parts never join to the same key. */
+const keyPart = (part: string) => (NEEDS_ESCAPE.test(part) ? part.replaceAll("%", "%25").replaceAll(SEP, "%1F") : part);
+const NEEDS_ESCAPE = /[%\u001f]/;
 
 function reserve(l: CompiledLimit, input: DecideInput, now: number, policyName: string): Reservation {
   const start = windowStart(now, l.windowMs);
   const scopeId = l.scope === "grant" ? input.grant : l.scope === "server" ? input.server : l.scope === "policy" ? policyName : "";
   return {
-    key: l.scope + SEP + scopeId + SEP + l.target + SEP + l.counter + SEP + start,
+    key: l.scope + SEP + keyPart(scopeId) + SEP + l.keyTail + SEP + start,
     counter: l.counter,
     max: l.max,
     window: l.window,

@@ -1,6 +1,6 @@
 import type { FlatPredicate, Limit, PolicyDocument, Predicate, RiskRule, ToolRules } from "./schema.ts";
 import { RISK_CATEGORIES } from "../catalog/classify.ts";
-import { jsonEqual, describePredicate } from "./predicate.ts";
+import { argumentEquals, jsonEqual, describePredicate } from "./predicate.ts";
 import { predicateRuleId } from "./rule-id.ts";
 import { windowLength } from "./window.ts";
 import { diffMethodSections } from "./methods-diff.ts";
@@ -164,20 +164,26 @@ function words(p: Predicate): string {
   return describePredicate(p);
 }
 
-/** Direction of a changed predicate: known for numeric bounds and lists, otherwise "looser" (review it). */
+/**
+ * Direction of a changed predicate: known for numeric bounds and lists, otherwise "looser" (review it).
+ * A bound compares numbers and numeric strings alike, and any other present value is undecided whatever the
+ * bound, so moving the bound moves only the numeric part. A list item adds nothing when an item already there
+ * matches it as an argument would (10000 matches "10000", not the reverse).
+ */
 function predicateChange(list: "require" | "deny_if", a: Predicate, b: Predicate): Omit<PolicyChange, "path"> {
   const description = `${list} changed: ${words(a)} → ${words(b)}`;
   if ("conditions" in a || "conditions" in b) return { direction: "looser", description: `${description} (direction unknown; review)` };
   const fa = a as FlatPredicate;
   const fb = b as FlatPredicate;
   let admitsMore: boolean | undefined;
-  if (typeof fa.value === "number" && typeof fb.value === "number") {
+  if (isBound(fa.op) && fa.op === fb.op && typeof fa.value === "number" && typeof fb.value === "number") {
     const raised = fb.value > fa.value;
     const holdsMore = fa.op === "lt" || fa.op === "lte" ? raised : !raised;
     admitsMore = list === "require" ? holdsMore : !holdsMore;
   } else if ((fa.op === "in" || fa.op === "not_in") && Array.isArray(fa.value) && Array.isArray(fb.value)) {
-    const grew = fb.value.some((v) => !(fa.value as unknown[]).some((w) => jsonEqual(v, w)));
-    const shrank = fa.value.some((v) => !(fb.value as unknown[]).some((w) => jsonEqual(v, w)));
+    const grew = fb.value.some((v) => !(fa.value as unknown[]).some((w) => argumentEquals(v, w)));
+    const shrank = fa.value.some((v) => !(fb.value as unknown[]).some((w) => argumentEquals(v, w)));
+    if (!grew && !shrank) return { direction: "neutral", description: `${description} (the same arguments match)` };
     if (grew !== shrank) {
       const holdsMore = fa.op === "in" ? grew : shrank;
       admitsMore = list === "require" ? holdsMore : !holdsMore;
@@ -186,6 +192,8 @@ function predicateChange(list: "require" | "deny_if", a: Predicate, b: Predicate
   if (admitsMore === undefined) return { direction: "looser", description: `${description} (direction unknown; review)` };
   return { direction: admitsMore ? "looser" : "stricter", description };
 }
+
+const isBound = (op: FlatPredicate["op"]) => op === "lt" || op === "lte" || op === "gt" || op === "gte";
 
 function diffLimits(a: readonly Limit[], b: readonly Limit[], base: string, subject: string, changes: PolicyChange[]): void {
   const before = new Map(a.map((l) => [l.counter, l]));

@@ -1,4 +1,5 @@
-import { ArgumentPath, PolicyDocumentSchema, KEYS, type PolicyDocument } from "./schema.ts";
+import { ArgumentPath, KEYS, type PolicyDocument } from "./schema.ts";
+import { parseDocument } from "./parse-document.ts";
 import { OPERATORS } from "./operators.ts";
 import { type Issue, toPointer, zodIssues } from "../issues.ts";
 import { ToolgateError } from "../errors.ts";
@@ -18,7 +19,7 @@ export type ValidationResult =
  * if (!r.ok) for (const e of r.errors) console.log(`${e.path}: ${e.message}`);
  */
 export function validatePolicy(input: unknown): ValidationResult {
-  const parsed = PolicyDocumentSchema.safeParse(input);
+  const parsed = parseDocument(input);
   const errors: Issue[] = parsed.success ? [] : zodIssues(parsed.error, { input, pickUnionBranch, knownKeys });
   const warnings: Issue[] = [];
   checkDocument(input, errors, warnings);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compilePolicy, limitDenial, NO_POLICY_DECISION, parsePolicy, type PolicyDocumentInput } from "../../sdk/index.ts";
+import { compilePolicy, limitDenial, NO_POLICY_DECISION, parsePolicy, type PolicyDocument, type PolicyDocumentInput } from "../../sdk/index.ts";
 
 const compile = (doc: PolicyDocumentInput, name?: string) => compilePolicy(parsePolicy(doc), { name });
 const call = (tool: string, args: unknown = {}, now = Date.UTC(2026, 0, 31, 12, 0, 30)) => ({ tool, args, grant: "alice", server: "stripe", now });
@@ -156,6 +156,51 @@ test("reservation keys separate scopes, tools, counters and windows", () => {
   assert.deepEqual(base.map((k, i) => k === otherPolicy[i]), [true, true, false, true]);
   const nextWindow = keys("alice", "stripe", 120_000);
   assert.deepEqual(base.map((k, i) => k === nextWindow[i]), [false, false, false, false]);
+});
+
+test("counter keys encode their parts, so distinct (scope id, tool, counter) never share a key", () => {
+  const limit = (counter: string) => ({ limits: [{ counter, window: "minute", max: 1 }] });
+  // compilePolicy without validation: the key must stay distinct even for names validation would refuse.
+  const key = (tools: Record<string, unknown>, tool: string, grant: string) =>
+    compilePolicy({ version: "1", default: "deny", tools } as unknown as PolicyDocument).decide({ tool, grant, server: "s", now: 0 }).reservations[0]!.key;
+  assert.notEqual(key({ a: limit("tools/b\u001fc") }, "a", "g"), key({ b: limit("c") }, "b", "g\u001ftools/a"));
+  assert.notEqual(key({ "a%1Fb": limit("c") }, "a%1Fb", "g"), key({ "a\u001fb": limit("c") }, "a\u001fb", "g"));
+  assert.notEqual(key({ t: limit("c%") }, "t", "g"), key({ t: limit("c%25") }, "t", "g"));
+  assert.equal(key({ t: limit("c") }, "t", "g"), "grant\u001fg\u001ftools/t\u001fc\u001f0", "names without % or the separator keep their key");
+});
+
+test("a value that cannot be compared fails closed, and decide and explain say why", () => {
+  const policy = compile(PAYMENTS);
+  const charge = (amount: unknown) => policy.decide(call("create_charge", { reason: "r", amount }));
+  assert.deepEqual(pick(charge("20000")), ["deny", "/tools/create_charge/deny_if/args.amount-gt", "Charges over 100.00 need finance."]);
+  assert.deepEqual(pick(charge({ value: 20000 })), ["deny", "/tools/create_charge/deny_if/args.amount-gt", "Charges over 100.00 need finance. (args.amount is an object, not a number)"]);
+  assert.equal(charge([20000]).message, "Charges over 100.00 need finance. (args.amount is an array, not a number)");
+  assert.equal(charge(true).message, "Charges over 100.00 need finance. (args.amount is a boolean, not a number)");
+  assert.equal(charge(null).message, "Charges over 100.00 need finance. (args.amount is null, not a number)");
+  assert.equal(charge("lots").message, "Charges over 100.00 need finance. (args.amount is a string that is not a number)");
+  assert.equal(charge("500").effect, "allow");
+  assert.equal(policy.decide(call("create_charge", { reason: "r" })).effect, "allow", "a missing argument is not a present one");
+  assert.deepEqual(policy.explain(call("create_charge", { reason: "r", amount: { value: 1 } })).steps.at(-1), {
+    rule: "/tools/create_charge/deny_if/args.amount-gt",
+    outcome: "deny",
+    detail: "args.amount gt 10000 cannot be decided: args.amount is an object, not a number; a deny_if counts that as holding",
+  });
+
+  const limited = compile({ version: "1", default: "deny", tools: { t: { require: [{ path: "args.n", op: "lte", value: 3 }, { path: "args.p", op: "regex", value: "^/srv/" }] } } });
+  assert.deepEqual(pick(limited.decide(call("t", { n: "three", p: "/srv/a" }))), ["deny", "/tools/t/require/args.n-lte", 'Call to "t" requires args.n lte 3 (args.n is a string that is not a number)']);
+  assert.deepEqual(pick(limited.decide(call("t", { n: "2", p: ["/srv/a"] }))), ["deny", "/tools/t/require/args.p-regex", 'Call to "t" requires args.p regex "^/srv/" (args.p is an array, not a string)']);
+  assert.equal(limited.explain(call("t", { n: {}, p: "/srv/a" })).steps.at(-1)!.detail, "args.n lte 3 cannot be decided: args.n is an object, not a number; a require counts that as failing");
+  assert.equal(limited.decide(call("t", { n: "2", p: "/srv/a" })).effect, "allow");
+});
+
+test("in a group, a condition that does not hold outweighs one that cannot be decided", () => {
+  const policy = compile({
+    version: "1", default: "deny",
+    tools: { transfer: { deny_if: [{ conditions: [{ path: "args.amount", op: "gt", value: 100 }, { path: "args.currency", op: "eq", value: "usd" }] }] } },
+  });
+  assert.equal(policy.decide(call("transfer", { amount: "much", currency: "eur" })).effect, "allow");
+  assert.deepEqual(pick(policy.decide(call("transfer", { amount: "much", currency: "usd" }))), ["deny", "/tools/transfer/deny_if/0", 'Call to "transfer" denied because args.amount gt 100 and args.currency eq "usd" (args.amount is a string that is not a number)']);
+  assert.equal(policy.decide(call("transfer", { amount: "500", currency: "usd" })).message, 'Call to "transfer" denied because args.amount gt 100 and args.currency eq "usd"');
 });
 
 test("windows are fixed: UTC-aligned for minute/hour/day, epoch-aligned for durations, at the boundaries", () => {

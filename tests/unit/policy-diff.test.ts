@@ -52,6 +52,16 @@ test("predicates: removed deny_if is LOOSER; numeric bounds change in the right 
   assert.deepEqual(diff(i(["eu"]), i(["eu", "us"])), ['looser /tools/t/require/args.region-in: require changed: args.region in ["eu"] → args.region in ["eu","us"]']);
 });
 
+test("a changed eq number has no knowable direction; list items an argument already matched change nothing", () => {
+  const e = (value: number) => doc({ tools: { t: { deny_if: [{ path: "args.n", op: "eq", value }] } } });
+  assert.deepEqual(diff(e(5), e(6)), ["looser /tools/t/deny_if/args.n-eq: deny_if changed: args.n eq 5 → args.n eq 6 (direction unknown; review)"]);
+  const i = (value: (number | string)[]) => doc({ tools: { t: { deny_if: [{ path: "args.n", op: "in", value }] } } });
+  assert.deepEqual(diff(i([10000]), i([10000, "10000"])), ['neutral /tools/t/deny_if/args.n-in: deny_if changed: args.n in [10000] → args.n in [10000,"10000"] (the same arguments match)']);
+  assert.deepEqual(diff(i(["10000"]), i(["10000", 10000])), ['stricter /tools/t/deny_if/args.n-in: deny_if changed: args.n in ["10000"] → args.n in ["10000",10000]']);
+  assert.deepEqual(diff(i([10000, "10000"]), i([10000])), ['neutral /tools/t/deny_if/args.n-in: deny_if changed: args.n in [10000,"10000"] → args.n in [10000] (the same arguments match)']);
+  assert.deepEqual(diff(i([1, 2]), i([2, 1])), ["neutral /tools/t/deny_if/args.n-in: deny_if changed: args.n in [1,2] → args.n in [2,1] (the same arguments match)"]);
+});
+
 test("a changed regex has no knowable direction and is flagged LOOSER for review", () => {
   const d = (value: string) => doc({ tools: { t: { deny_if: [{ path: "args.p", op: "regex", value }] } } });
   assert.deepEqual(diff(d("^/etc"), d("^/etc/")), ['looser /tools/t/deny_if/args.p-regex: deny_if changed: args.p regex "^/etc" → args.p regex "^/etc/" (direction unknown; review)']);
