@@ -290,8 +290,7 @@ function compileLimit(limit: Limit, rule: string, target: string): CompiledLimit
 
 const SEP = "\u001f";
 /** A part of a counter key with "%" and the separator percent-escaped, so distinct parts never join to the same key. */
-const keyPart = (part: string) => (NEEDS_ESCAPE.test(part) ? part.replaceAll("%", "%25").replaceAll(SEP, "%1F") : part);
-const NEEDS_ESCAPE = /[%\u001f]/;
+const keyPart = (part: string) => (part.includes("%") || part.includes(SEP) ? part.replaceAll("%", "%25").replaceAll(SEP, "%1F") : part);
 
 function reserve(l: CompiledLimit, input: DecideInput, now: number, policyName: string): Reservation {
   const start = windowStart(now, l.windowMs);
