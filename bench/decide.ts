@@ -57,6 +57,8 @@ export function runDecideBench(samples = Number(process.env.SAMPLES ?? 40), call
     measure("allowed call, predicates + 2 limits", 500, "tool_250", allowed, samples, calls),
     measure("allowed call, predicates + 2 limits", 50, "tool_25", allowed, samples, calls),
     measure("denied by deny_if", 500, "tool_250", { ...allowed, amount: 1e9 }, samples, calls),
+    measure("allowed call, amount as a numeric string", 500, "tool_250", { ...allowed, amount: "500" }, samples, calls),
+    measure("denied: case-variant argument key", 500, "tool_250", { reason: "invoice", region: "eu", AMOUNT: 500, currency: "usd", path: "/srv/data" }, samples, calls),
     measure("denied by require", 500, "tool_250", { region: "eu" }, samples, calls),
     measure("default deny (unlisted tool)", 500, "not_a_tool", {}, samples, calls),
     measure("hidden tool", 500, "drop_database", {}, samples, calls),
