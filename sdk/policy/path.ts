@@ -25,8 +25,8 @@ export class CaseVariantKey {
   }
 
   get reason(): string {
-    const key = JSON.stringify(printable(this.key));
-    const wanted = JSON.stringify(printable(this.wanted));
+    const key = `"${printable(this.key)}"`;
+    const wanted = `"${printable(this.wanted)}"`;
     return this.exactAlsoPresent ? `argument keys ${wanted} and ${key} differ only in letter case` : `argument key ${key} differs from ${wanted} only in letter case`;
   }
 }

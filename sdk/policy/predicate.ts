@@ -1,6 +1,7 @@
 import type { FlatPredicate } from "./schema.ts";
 import { CaseVariantKey, MISSING, compilePath } from "./path.ts";
 import { compileRegex } from "./regex.ts";
+import { printable } from "../display.ts";
 
 /**
  * What a condition says about one call's arguments: `true` it holds, `false` it does not, or a string: the
@@ -131,7 +132,8 @@ export function argumentEquals(v: unknown, expected: unknown): boolean {
   return jsonEqual(v, expected);
 }
 
-function notA(wanted: "number" | "string", path: string, v: unknown): string {
+function notA(wanted: "number" | "string", rawPath: string, v: unknown): string {
+  const path = printable(rawPath);
   const type = v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "string" ? "a string" : typeof v === "number" ? "a number" : typeof v === "boolean" ? "a boolean" : "an object";
   return wanted === "number" && typeof v === "string" ? `${path} is a string that is not a number` : `${path} is ${type}, not a ${wanted}`;
 }
@@ -154,8 +156,8 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return true;
 }
 
-/** `args.amount gt 10000`: a predicate in words, for engine messages and explanations. */
+/** `args.amount gt 10000`: a predicate in words, for engine messages and explanations (the path shown with `printable`). */
 export function describePredicate(p: FlatPredicate): string {
-  if (p.op === "exists") return `${p.path} ${p.value === false ? "is absent" : "exists"}`;
-  return `${p.path} ${p.op} ${JSON.stringify(p.value)}`;
+  if (p.op === "exists") return `${printable(p.path)} ${p.value === false ? "is absent" : "exists"}`;
+  return `${printable(p.path)} ${p.op} ${JSON.stringify(p.value)}`;
 }

@@ -72,3 +72,9 @@ test("explain says which key and that deny_if counts it as holding", () => {
     detail: 'args.amount gt 10000 cannot be decided: argument key "AMOUNT" differs from "amount" only in letter case; a deny_if counts that as holding',
   });
 });
+
+test("a variant key is shown with invisible characters escaped", () => {
+  const keyed = compilePolicy(parsePolicy({ version: "1", default: "deny", tools: { t: { deny_if: [{ path: "args.a\u200bb", op: "exists" }] } } }));
+  const d = keyed.decide({ tool: "t", args: { "A\u200bB": 1 }, grant: "g", server: "s", now: 0 });
+  assert.equal(d.message, 'Call to "t" denied because args.a\\u{200B}b exists (argument key "A\\u{200B}B" differs from "a\\u{200B}b" only in letter case)');
+});
