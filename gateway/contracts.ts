@@ -66,8 +66,11 @@ export type ReserveResult =
   | { ok: true }
   /** A counter was full; nothing was taken. */
   | { ok: false; full: Reservation }
-  /** The counter backend could not be reached; nothing was taken. Calls fail closed. */
-  | { ok: false; unavailable: string };
+  /**
+   * The counter backend could not be reached, or it lost the window's counts (`stateLost`: Redis restarted
+   * empty); nothing was taken. Calls fail closed; limits-fail-open lets only unreachability pass.
+   */
+  | { ok: false; unavailable: string; stateLost?: boolean };
 
 /** Limit counters. `reserve` is all-or-nothing and exact under concurrency; `release` undoes it. */
 export interface CounterStore {

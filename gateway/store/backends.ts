@@ -217,7 +217,8 @@ function limitsFailOpen(inner: CounterStore, log: Logger): CounterStore {
   return {
     async reserve(reservations) {
       const result = await inner.reserve(reservations);
-      if (result.ok || !("unavailable" in result)) {
+      // Lost counts (Redis restarted empty) are no outage: those windows stay closed even here.
+      if (result.ok || !("unavailable" in result) || result.stateLost) {
         warned = false;
         return result;
       }

@@ -13,15 +13,23 @@ export interface TestRedis {
   logs(): string;
   /** Stops the server (SIGTERM, then wait for exit) but keeps the port for resume(). */
   pause(): Promise<void>;
-  /** Starts the paused server again on the same port (empty: nothing is persisted). */
+  /** Starts the paused server again on the same port, with its data (append-only file, as deploy/ runs it). */
   resume(): Promise<void>;
+  /** SIGKILL (a crash): nothing is flushed; resume() starts it again from what its append-only file holds. */
+  crash(): Promise<void>;
+  /** Stops the server, deletes its data, and starts it again empty on the same port (data loss). */
+  restartEmpty(): Promise<void>;
+  /** SIGSTOP: the server keeps its connections open but answers nothing (a hung host, a long GC-like stall). */
+  freeze(): void;
+  /** SIGCONT after freeze(): the server runs again and executes what was queued meanwhile. */
+  thaw(): void;
   /** Stops the server and removes its temporary dir. Safe to call more than once. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts a throwaway `redis-server` (no persistence) on a free loopback port. Callers stop it themselves,
- * e.g. `after(() => redis.stop())`.
+ * Starts a throwaway `redis-server` on a free loopback port, persisting to an append-only file in a
+ * temporary dir (as deploy/ runs it). Callers stop it themselves, e.g. `after(() => redis.stop())`.
  */
 export async function startRedis(): Promise<TestRedis> {
   const bin = findRedisServer();
@@ -32,7 +40,7 @@ export async function startRedis(): Promise<TestRedis> {
   let exited: Promise<void> = Promise.resolve();
 
   const start = async () => {
-    const proc = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes", "--dir", dir], {
+    const proc = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "yes", "--dir", dir], {
       cwd: dir,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -55,6 +63,8 @@ export async function startRedis(): Promise<TestRedis> {
     }
   };
   const halt = async () => {
+    // A frozen server would not act on SIGTERM.
+    child?.kill("SIGCONT");
     if (child) await kill(child, exited);
     child = undefined;
   };
@@ -78,6 +88,25 @@ export async function startRedis(): Promise<TestRedis> {
     async resume() {
       if (stopped) throw new Error("this redis-server was stopped");
       if (!child) await start();
+    },
+    async crash() {
+      if (!child) throw new Error("this redis-server is not running");
+      child.kill("SIGKILL");
+      await exited;
+      child = undefined;
+    },
+    async restartEmpty() {
+      if (stopped) throw new Error("this redis-server was stopped");
+      await halt();
+      rmSync(join(dir, "appendonlydir"), { recursive: true, force: true });
+      await start();
+    },
+    freeze() {
+      if (!child) throw new Error("this redis-server is not running");
+      child.kill("SIGSTOP");
+    },
+    thaw() {
+      child?.kill("SIGCONT");
     },
     stop() {
       stopped ??= halt().finally(() => rmSync(dir, { recursive: true, force: true }));

@@ -80,7 +80,7 @@ for (const [name, open] of backends) {
   });
 }
 
-test("Redis unreachable: reserve says so at once (fail closed) and works again when Redis returns", async () => {
+test("Redis unreachable: reserve says so at once (fail closed) and works again when Redis returns; a window open before it came back empty stays closed", async () => {
   n++;
   const s = slot(10);
   assert.ok((await redisCounters.reserve([s])).ok);
@@ -90,9 +90,24 @@ test("Redis unreachable: reserve says so at once (fail closed) and works again w
   assert.ok(!down.ok && "unavailable" in down && /Redis is unreachable/.test(down.unavailable), JSON.stringify(down));
   assert.ok(Date.now() - started < 2_000, "the call did not wait for a reconnect");
   assert.match((await redisCounters.problem()) ?? "", /Redis is unreachable/);
-  await redis.resume();
+  await redis.restartEmpty();
   const deadline = Date.now() + 10_000;
   while ((await redisCounters.problem()) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.equal(await redisCounters.problem(), undefined, "reconnected by itself");
+  const lost = await redisCounters.reserve([s]);
+  assert.ok(!lost.ok && "stateLost" in lost && lost.stateLost === true, JSON.stringify(lost));
+  assert.ok((await redisCounters.reserve([{ ...slot(10), windowStart: Date.now() }])).ok, "a window that began after the loss counts afresh");
+});
+
+test("Redis restarted with its append-only file: counts are kept and the window stays open", async () => {
+  n++;
+  const s = { ...slot(2), windowStart: Date.now() };
   assert.ok((await redisCounters.reserve([s])).ok);
+  await redis.pause();
+  await redis.resume();
+  const deadline = Date.now() + 10_000;
+  while ((await redisCounters.problem()) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(await redisCounters.reserve([s]), { ok: true }, "the second of two slots");
+  const third = await redisCounters.reserve([s]);
+  assert.ok(!third.ok && "full" in third, JSON.stringify(third));
 });
