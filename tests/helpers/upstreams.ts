@@ -158,7 +158,10 @@ async function startListening(name: string, command: string, args: string[]): Pr
     },
     async close() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      // uvicorn waits for requests still in flight (a call the SDK lost stays in flight forever).
+      const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
+      clearTimeout(kill);
     },
   };
 }
@@ -200,4 +203,102 @@ export async function goStdioUpstream(): Promise<TestUpstream> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The gateway's answer to one POST: HTTP status, raw body, and the JSON-RPC response in it, if any. */
+export interface Answer {
+  status: number;
+  body: string;
+  message?: { id?: unknown; result?: { content?: { type: string; text?: string }[]; isError?: boolean; _meta?: Record<string, unknown> }; error?: { code: number; message: string; data?: unknown } };
+}
+
+/** The JSON-RPC response in a body that is JSON or an event stream (the message with a result or an error). */
+function responseIn(contentType: string, body: string): Answer["message"] {
+  const texts = contentType.startsWith("text/event-stream")
+    ? body
+        .split(/\r?\n\r?\n/)
+        .map((event) =>
+          event
+            .split(/\r?\n/)
+            .filter((l) => l.startsWith("data:"))
+            .map((l) => l.slice(5).trimStart())
+            .join("\n"),
+        )
+        .filter((t) => t)
+    : [body];
+  for (const text of texts) {
+    try {
+      const m = JSON.parse(text) as Answer["message"] & { method?: unknown };
+      if (m && typeof m === "object" && m.method === undefined && ("result" in m || "error" in m)) return m;
+    } catch {
+      // Not JSON: no message here.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * An agent that talks to `toolgate serve` in raw bytes, as an attacker would (no SDK client to tidy up what it
+ * sends): one Streamable HTTP session on /mcp/<server> with a grant token.
+ */
+export class RawAgent {
+  readonly url: string;
+  readonly token: string;
+  sessionId: string | undefined;
+
+  constructor(url: string, token: string) {
+    this.url = url;
+    this.token = token;
+  }
+
+  /** Opens a session: initialize, then notifications/initialized. */
+  static async connect(proxyUrl: string, server: string, token: string): Promise<RawAgent> {
+    const agent = new RawAgent(`${proxyUrl}/mcp/${server}`, token);
+    const init = await agent.send(JSON.stringify({ jsonrpc: "2.0", id: "init", method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "attacker", version: "1.0.0" } } }));
+    if (init.status !== 200 || !init.message?.result) throw new Error(`initialize through the gateway failed: HTTP ${init.status} ${init.body}`);
+    const initialized = await agent.send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
+    if (initialized.status !== 202) throw new Error(`notifications/initialized through the gateway failed: HTTP ${initialized.status} ${initialized.body}`);
+    return agent;
+  }
+
+  /** POSTs `body` as it is. */
+  async send(body: string, signal?: AbortSignal): Promise<Answer> {
+    const res = await fetch(this.url, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-06-18",
+        ...(this.sessionId ? { "mcp-session-id": this.sessionId } : {}),
+      },
+      body,
+      ...(signal ? { signal } : {}),
+    });
+    this.sessionId ??= res.headers.get("mcp-session-id") ?? undefined;
+    const text = await res.text();
+    const message = responseIn(res.headers.get("content-type") ?? "", text);
+    return { status: res.status, body: text, ...(message ? { message } : {}) };
+  }
+
+  /** Sends a ping and waits for its answer: the upstream has handled everything sent before (stdio reads in order). */
+  async settle(): Promise<void> {
+    const pong = await this.send(JSON.stringify({ jsonrpc: "2.0", id: "settle", method: "ping" }));
+    if (pong.status !== 200) throw new Error(`ping through the gateway failed: HTTP ${pong.status} ${pong.body}`);
+  }
+}
+
+/** The text of a tool result in an answer. */
+export function resultText(answer: Answer): string | undefined {
+  return answer.message?.result?.content?.map((c) => c.text ?? `[${c.type}]`).join("\n");
+}
+
+/** Calls `read` until `done` holds for its value or `ms` pass, and returns the last value (a wait, never an assertion). */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() >= deadline) return value;
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
