@@ -11,6 +11,8 @@ export const POLICY_USAGE = `Usage:
   toolgate policy explain <file> --tool <name> [--args '<json>'] [--grant <name>] [--server <name>] [--now <iso>]
                          [--category <risk category>] [--changed]
       Print the decision for one call and every rule walked.
+  toolgate policy explain <file> --method <method> [--params '<json>']
+      Print the decision for a resources/read, resources/subscribe, prompts/get, completion/complete or roots/list request.
   toolgate policy test <policy> <cases>
       Run a cases file (YAML or JSON list of {tool, args, expect: allow|deny|approval, rule?, name?, times?, category?, changed?});
       exit 1 on a failure.

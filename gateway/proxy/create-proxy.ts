@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { Agent } from "undici";
-import { classifyTool, type ToolDefinition } from "../../sdk/index.ts";
+import { classifyTool, GOVERNED_METHODS, type ToolDefinition } from "../../sdk/index.ts";
 import type { Approvals } from "../approvals/approvals.ts";
 import type { AuditSink, CounterStore, GrantIdentity, ProxyMetrics, RuntimeView, ServerTarget, ToolCatalogView } from "../contracts.ts";
 import { mediaType } from "../http/media-type.ts";
@@ -59,7 +59,7 @@ export interface Proxy {
 }
 
 /** Requests a policy may govern besides tools/call (decided by the policy's `decideRequest`). */
-const GOVERNED = new Set(["resources/read", "resources/subscribe", "prompts/get", "completion/complete"]);
+const GOVERNED = new Set<string>(GOVERNED_METHODS);
 
 /**
  * The MCP relay, one pipeline per request (DESIGN.md §5.1): authenticate → parse once → classify → gate →

@@ -1,4 +1,4 @@
-import { limitDenial, NO_POLICY_DECISION, RULE_NO_POLICY, type Decision, type Reservation, type RiskCategory } from "../../sdk/index.ts";
+import { limitDenial, NO_POLICY_DECISION, RULE_NO_POLICY, ToolgateError, type Decision, type Reservation, type RiskCategory } from "../../sdk/index.ts";
 import type { ActivePolicy, CounterStore, GrantIdentity, ReserveResult } from "../contracts.ts";
 import type { ApprovalRecord } from "../approvals/approval-store.ts";
 import type { Approvals } from "../approvals/approvals.ts";
@@ -19,7 +19,8 @@ export async function gateToolCall(
   args: unknown,
   counters: CounterStore,
   now: number,
-  catalog?: { category: RiskCategory; changed: boolean },
+  /** What the catalog knows of the tool; a tool it has never seen counts as not reviewed (for `pin`). */
+  catalog: { category?: RiskCategory; changed: boolean } = { changed: true },
   approvals?: Approvals,
 ): Promise<Gate> {
   if (grant.policy === null) return { allowed: false, decision: NO_POLICY_DECISION, policy: undefined };
@@ -29,7 +30,7 @@ export async function gateToolCall(
   if (typeof tool !== "string" || tool === "") {
     return { allowed: false, policy, decision: { effect: "deny", rule: "(invalid call)", message: "tools/call needs params.name, the tool to call", reservations: [] } };
   }
-  const decision = policy.compiled.decide({ tool, args, grant: grant.name, server, now, ...(catalog ? { category: catalog.category, changed: catalog.changed } : {}) });
+  const decision = policy.compiled.decide({ tool, args, grant: grant.name, server, now, ...(catalog.category ? { category: catalog.category } : {}), changed: catalog.changed });
   if (decision.effect === "deny") return { allowed: false, decision, policy };
   let approval: ApprovalRecord | undefined;
   if (decision.effect === "approval") {
@@ -43,7 +44,9 @@ export async function gateToolCall(
     let admission: Awaited<ReturnType<Approvals["admit"]>>;
     try {
       admission = await approvals.admit({ grant: grant.name, server, tool, args, policy: policy.name, policyVersion: policy.version, rule: decision.rule, requirement: decision.approval });
-    } catch {
+    } catch (error) {
+      // Over the grant's cap of pending approvals: nobody is asked, and the agent is told why.
+      if (error instanceof ToolgateError && error.code === "rate_limited") return { allowed: false, policy, decision: { effect: "deny", rule: decision.rule, message: error.message, reservations: [] } };
       return { allowed: false, policy, decision: { effect: "deny", rule: decision.rule, message: "This call needs a person's approval, and approvals cannot be checked right now (the store is unreachable), so the call was denied (fail closed).", reservations: [] } };
     }
     if (admission.kind === "pending") {

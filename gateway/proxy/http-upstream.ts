@@ -196,7 +196,9 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
   async function relayStream(x: Exchange, response: Dispatcher.ResponseData, status: number): Promise<PostOutcome> {
     const key = idKey(x.id!);
     let seen: JsonRpcMessage | undefined;
+    let resumable = false;
     const splitter = new SseSplitter((event) => {
+      if (event.id() !== undefined) resumable = true;
       const data = event.data();
       if (data === undefined) return undefined;
       if (event.raw.includes(TOOLS_LIST_CHANGED)) ctx.onToolsChanged();
@@ -217,6 +219,11 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
     if (seen) {
       x.res.end();
       return { status, response: seen, written: true };
+    }
+    if (resumable) {
+      // The server ended the stream early on purpose: the client resumes with Last-Event-ID on a GET.
+      x.res.end();
+      return { status, written: true };
     }
     ctx.onError("closed");
     if (!x.res.writableEnded) x.res.end(sseEvent(errorMessage(x.id, ERROR.upstream, describeFailure(target, "closed"))));

@@ -30,7 +30,7 @@ test("policy validate: exit 1 with file: /pointer: message for every problem", a
     `${f}: /tools/create_charge/limits/1/max: max must be a positive integer, got 2.5`,
     `${f}: /tools/create_charge/require/0/op: unknown operator "greater"; expected one of eq, neq, in, not_in, lt, lte, gt, gte, regex, contains, exists`,
     `${f}: /tools/create_charge/require/0/path: path must start with "args." and name an argument, e.g. "args.amount", got "amount"`,
-    `${f}: /tools/search/deny_if/0/value: invalid regex "([a-z": /([a-z/u: Unterminated character class`,
+    `${f}: /tools/search/deny_if/0/value: invalid regex "([a-z" (RE2 syntax): missing closing ]: \`[a-z\``,
     `${f}: /tools/search/deny_if/1/value: operator "gt" requires a numeric value, got "100"`,
     `${f}: /tools/search/deny_if/2/value: operator "in" requires a list value, got "eu"`,
     `${f}: /version: version must be "1", got 1`,
