@@ -39,6 +39,14 @@ const ServeConfigSchema = z.object({
       return ms;
     }),
   maxStdioProcesses: z.coerce.number({ error: "--max-stdio-processes must be a number" }).int().min(1, { error: "--max-stdio-processes must be at least 1" }),
+  stdioIdleMs: z.string().transform((text, ctx) => {
+    const ms = windowLength(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: `--stdio-idle must be a duration like "30s", "10m" or "1h", got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return ms;
+  }),
   maxStdioPerGrant: z.coerce.number({ error: "--max-stdio-per-grant must be a number" }).int().min(1, { error: "--max-stdio-per-grant must be at least 1" }),
   maxBodyBytes: z.coerce.number({ error: "--max-body-bytes must be a number of bytes" }).int().min(1024, { error: "--max-body-bytes must be at least 1024" }).max(1024 ** 3, { error: "--max-body-bytes must be at most 1073741824 (1 GiB)" }),
   headersTimeoutMs: z.coerce.number({ error: "--headers-timeout must be a number of milliseconds" }).int().min(1000, { error: "--headers-timeout must be at least 1000 (ms)" }),
@@ -84,6 +92,7 @@ export interface ServeFlags {
   "advertise-url"?: string;
   "max-stdio-processes"?: string;
   "max-stdio-per-grant"?: string;
+  "stdio-idle"?: string;
   "max-body-bytes"?: string;
   "headers-timeout"?: string;
   "request-timeout"?: string;
@@ -129,6 +138,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
     previousSecretKeys: list(env.TOOLGATE_SECRET_KEY_PREVIOUS),
     catalogRefreshMs: flags["catalog-refresh"] ?? env.TOOLGATE_CATALOG_REFRESH ?? "10m",
     maxStdioProcesses: flags["max-stdio-processes"] ?? env.TOOLGATE_MAX_STDIO_PROCESSES ?? 64,
+    stdioIdleMs: flags["stdio-idle"] ?? env.TOOLGATE_STDIO_IDLE ?? "10m",
     maxStdioPerGrant: flags["max-stdio-per-grant"] ?? env.TOOLGATE_MAX_STDIO_PER_GRANT ?? 8,
     maxBodyBytes: flags["max-body-bytes"] ?? env.TOOLGATE_MAX_BODY_BYTES ?? 4 * 1024 * 1024,
     headersTimeoutMs: flags["headers-timeout"] ?? env.TOOLGATE_HEADERS_TIMEOUT ?? 10_000,

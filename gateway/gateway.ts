@@ -101,6 +101,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       dataDir: config.dataDir,
       maxStdioProcesses: config.maxStdioProcesses,
       maxStdioPerGrant: config.maxStdioPerGrant,
+      stdioIdleMs: config.stdioIdleMs,
       maxBodyBytes: config.maxBodyBytes,
     });
     metrics.observe(proxy);

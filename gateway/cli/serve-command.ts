@@ -20,6 +20,7 @@ export const SERVE_USAGE = `Usage: toolgate serve [options]
                                 http://<hostname>:<port> when listening on all interfaces)
   --max-stdio-processes <n>     most stdio upstream processes at once (TOOLGATE_MAX_STDIO_PROCESSES, default 64)
   --max-stdio-per-grant <n>     most stdio sessions one grant may hold at once (TOOLGATE_MAX_STDIO_PER_GRANT, default 8)
+  --stdio-idle <duration>       a stdio session with no request for this long ends, with its processes (TOOLGATE_STDIO_IDLE, default 10m)
   --max-body-bytes <n>          largest request body the proxy accepts (TOOLGATE_MAX_BODY_BYTES, default 4194304)
   --headers-timeout <ms>        time a client has to send its request headers (TOOLGATE_HEADERS_TIMEOUT, default 10000)
   --request-timeout <ms>        time a client has to send its whole request (TOOLGATE_REQUEST_TIMEOUT, default 60000)
@@ -61,6 +62,7 @@ export const serveCommand: Command = async (argv, io) => {
       "advertise-url": { type: "string" },
       "max-stdio-processes": { type: "string" },
       "max-stdio-per-grant": { type: "string" },
+      "stdio-idle": { type: "string" },
       "max-body-bytes": { type: "string" },
       "headers-timeout": { type: "string" },
       "request-timeout": { type: "string" },
