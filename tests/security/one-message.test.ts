@@ -91,7 +91,7 @@ for (const kind of UPSTREAM_KINDS) {
 
       test('"name":"read" + "Name":"delete_all" (Go reads Name)', async () => {
         const { answer, ran } = await attack(kind, call(11, `{"name":"read","Name":"delete_all","arguments":{}}`));
-        assertRefused(answer, /^Invalid request: key "Name" in \/params differs from "name" only in letter case$/);
+        assertRefused(answer, /^Invalid request: (?=.*"Name")(?=.* in \/params\b).*only in letter case/);
         assert.deepEqual(ran, []);
       });
 
@@ -121,7 +121,7 @@ for (const kind of UPSTREAM_KINDS) {
 
       test('arguments "amount":1 + "Amount":1000 (Go decodes 1000 into Amount)', async () => {
         const { answer, ran } = await attack(kind, call(16, `{"name":"transfer","arguments":{"amount":1,"Amount":1000}}`));
-        assertRefused(answer, /^Invalid request: .*"Amount".* in \/params\/arguments/);
+        assertRefused(answer, /^Invalid request: (?=.*"Amount")(?=.* in \/params\/arguments\b).*only in letter case/);
         assert.deepEqual(ran, []);
       });
 
