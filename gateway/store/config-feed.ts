@@ -20,22 +20,26 @@ export interface ConfigFeedOptions {
   log: Logger;
   /** Full re-read of the configuration this often, in case a notification was lost (default 30 s). */
   resyncMs?: number;
-  /** How long the listener may be disconnected before the replica stops serving (default 3 s). */
+  /** How long PostgreSQL may be silent on the listener before the replica stops serving (default 3 s). */
   graceMs?: number;
 }
 
 /**
  * Keeps this replica's view in step with writes made through any replica: LISTEN on the channel every
  * config write NOTIFYs on commit, then re-read the object named. On (re)connect and every `resyncMs`,
- * everything is re-read. While the listener is down for longer than `graceMs`, `problem()` says so and
- * the proxy refuses calls: a replica that cannot hear revocations must not keep serving (fail closed).
+ * everything is re-read. The listener is probed every second; once PostgreSQL has not answered it for
+ * longer than `graceMs`, `problem()` says so and the proxy refuses calls: a replica that cannot hear
+ * revocations must not keep serving (fail closed). The clock starts at the last answer, not when the
+ * connection is declared lost, so a frozen server is refused within `graceMs` of its last word.
  */
 export async function startConfigFeed(options: ConfigFeedOptions): Promise<ConfigFeed> {
   const { store, view, catalog, log } = options;
   const graceMs = options.graceMs ?? 3_000;
   let client: pg.Client | undefined;
   let connected = false;
-  let downSince: number | undefined = Date.now();
+  /** When PostgreSQL last answered on the listener (connected, a notification, a heartbeat). */
+  let lastHeard = Date.now();
+  let lostLogged = false;
   let closed = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
   let queue: Promise<void> = Promise.resolve();
@@ -90,7 +94,7 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
   function lost(why: string): void {
     if (!connected) return;
     connected = false;
-    downSince = Date.now();
+    lostLogged = true;
     log.warn({ reason: why }, "lost the configuration feed from PostgreSQL; reconnecting");
     void client?.end().catch(() => {});
     client = undefined;
@@ -102,6 +106,7 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
     c.on("error", (err) => c === client && lost(err.message));
     c.on("end", () => c === client && lost("connection closed"));
     c.on("notification", (n) => {
+      lastHeard = Date.now();
       if (n.channel !== CONFIG_CHANNEL || !n.payload) return;
       void enqueue(() => apply(JSON.parse(n.payload!) as ConfigChange));
     });
@@ -110,10 +115,11 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
       await c.query(`LISTEN ${CONFIG_CHANNEL}`);
       client = c;
       connected = true;
-      // Whatever changed while nobody listened is picked up here.
+      // Whatever changed while nobody listened is picked up here; only then is the view current again.
       await enqueue(resync);
-      if (downSince !== undefined && Date.now() - downSince > graceMs) log.info("configuration feed restored");
-      downSince = undefined;
+      lastHeard = Date.now();
+      if (lostLogged) log.info("configuration feed restored");
+      lostLogged = false;
     } catch (error) {
       void c.end().catch(() => {});
       if (!closed) log.debug({ err: { message: (error as Error).message } }, "configuration feed: PostgreSQL not reachable yet");
@@ -128,7 +134,10 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
     if (!client || !connected) return;
     const probe = client.query("SELECT 1");
     const timeout = setTimeout(() => lost("heartbeat timed out"), 2_000);
-    probe.then(() => clearTimeout(timeout), (err: Error) => {
+    probe.then(() => {
+      clearTimeout(timeout);
+      lastHeard = Date.now();
+    }, (err: Error) => {
       clearTimeout(timeout);
       lost(err.message);
     });
@@ -140,8 +149,7 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
 
   return {
     problem() {
-      if (connected || downSince === undefined) return undefined;
-      if (Date.now() - downSince <= graceMs) return undefined;
+      if (Date.now() - lastHeard <= graceMs) return undefined;
       return "the configuration store (PostgreSQL) is unreachable, so this replica cannot be sure its grants and policies are current";
     },
     async close() {

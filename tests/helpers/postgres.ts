@@ -19,6 +19,10 @@ export interface TestPostgres {
   pause(): Promise<void>;
   /** Starts the paused server again on the same port and data dir. */
   resume(): Promise<void>;
+  /** SIGSTOP to the server and every backend: connections stay open but nothing answers (a hung host). */
+  freeze(): void;
+  /** SIGCONT after freeze(): everything runs again. */
+  thaw(): void;
   /** Stops the server and removes the data dir. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -94,6 +98,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     async pause() {
       if (stopped) throw new Error("this PostgreSQL was stopped");
       if (!running) return;
+      for (const pid of serverProcesses(dataDir)) process.kill(pid, "SIGCONT");
       await run("pg_ctl", ["stop", "-w", "-m", "fast", "-D", dataDir]);
       running = false;
     },
@@ -103,9 +108,16 @@ export async function startPostgres(): Promise<TestPostgres> {
       await start();
       running = true;
     },
+    freeze() {
+      for (const pid of serverProcesses(dataDir)) process.kill(pid, "SIGSTOP");
+    },
+    thaw() {
+      for (const pid of serverProcesses(dataDir)) process.kill(pid, "SIGCONT");
+    },
     stop() {
       stopped ??= (async () => {
         try {
+          for (const pid of serverProcesses(dataDir)) process.kill(pid, "SIGCONT");
           if (running) await run("pg_ctl", ["stop", "-w", "-m", "fast", "-D", dataDir]);
           running = false;
         } finally {
@@ -115,6 +127,26 @@ export async function startPostgres(): Promise<TestPostgres> {
       return stopped;
     },
   };
+}
+
+/** The postmaster (from postmaster.pid) and its children (from /proc): every process of the running server. */
+function serverProcesses(dataDir: string): number[] {
+  const pidFile = join(dataDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return [];
+  const postmaster = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  const children = readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ")".
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster;
+      } catch {
+        return false; // exited meanwhile
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
 }
 
 /** The first directory holding initdb, pg_ctl and postgres: on PATH, else the newest /usr/lib/postgresql/<version>/bin. */
