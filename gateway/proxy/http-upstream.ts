@@ -141,6 +141,7 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
         response = await dispatcher.request({ origin, path, method: "POST", headers, body: x.body, signal: abort.signal, headersTimeout: target.timeoutMs, bodyTimeout: target.timeoutMs });
       } catch (error) {
         const kind = cancelled && cancelled !== "The client went away" ? "timeout" : failureOf(error);
+        if (kind === "timeout") stop(`sent nothing for ${target.timeoutMs} ms (timeoutMs)`);
         return fail(kind, null, !provablyNotSent(error), connectDetail(error));
       }
       const status = response.statusCode;
@@ -164,7 +165,11 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
         return fail("protocol", status, true, `answered with content type "${type ?? "none"}" instead of JSON or an event stream`);
       } catch (error) {
         if (cancelled && cancelled !== "The client went away") return fail("timeout", status, true);
-        return fail(error instanceof undiciErrors.BodyTimeoutError ? "timeout" : "closed", status, true);
+        if (error instanceof undiciErrors.BodyTimeoutError) {
+          stop(`sent nothing for ${target.timeoutMs} ms (timeoutMs)`);
+          return fail("timeout", status, true);
+        }
+        return fail("closed", status, true);
       }
     } finally {
       clearTimeout(total);

@@ -256,6 +256,11 @@ export function createStdioUpstream(target: StdioTarget, options: StdioOptions, 
       }
       const s = session;
       const id = x.id!;
+      if (s.pending.has(idKey(id))) {
+        // Its answer could not be told apart from the other one's.
+        refuse(x.res, 400, id, "Invalid request: a request with this id is already in flight in this session");
+        return { status: null, written: false };
+      }
       const streamOnly = !acceptsJson(x.req.headers.accept);
       return new Promise<PostOutcome>((resolve) => {
         const timeout = (why: string) => () => {
