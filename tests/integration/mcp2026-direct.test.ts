@@ -62,8 +62,8 @@ function sharedBehaviour(connect: (mode: EraMode) => Promise<Client>, records: (
 
       test("reports progress", async () => {
         const progress: number[] = [];
-        const result = await client.callTool({ name: "slow", arguments: { steps: 3, ms: 5 } }, { onprogress: (p) => void progress.push(p.progress) });
-        assert.equal(resultText(result), "slept 3 x 5 ms");
+        const result = await client.callTool({ name: "slow", arguments: { steps: 3, ms: 20 } }, { onprogress: (p) => void progress.push(p.progress) });
+        assert.equal(resultText(result), "slept 3 x 20 ms");
         assert.deepEqual(progress, [1, 2, 3]);
       });
 
