@@ -38,6 +38,15 @@ const ServeConfigSchema = z.object({
       }
       return ms;
     }),
+  drainTimeoutMs: z.string().transform((text, ctx) => {
+    if (text === "0") return 0;
+    const ms = windowLength(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: `--drain-timeout must be a duration like "10s" or "2m", or 0 to cut calls off at once, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return ms;
+  }),
   maxStdioProcesses: z.coerce.number({ error: "--max-stdio-processes must be a number" }).int().min(1, { error: "--max-stdio-processes must be at least 1" }),
   stdioIdleMs: z.string().transform((text, ctx) => {
     const ms = windowLength(text);
@@ -98,6 +107,7 @@ export interface ServeFlags {
   "request-timeout"?: string;
   "max-connections"?: string;
   "catalog-refresh"?: string;
+  "drain-timeout"?: string;
   "log-level"?: string;
   "database-url"?: string;
   "redis-url"?: string;
@@ -137,6 +147,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
     secretKey: env.TOOLGATE_SECRET_KEY || undefined,
     previousSecretKeys: list(env.TOOLGATE_SECRET_KEY_PREVIOUS),
     catalogRefreshMs: flags["catalog-refresh"] ?? env.TOOLGATE_CATALOG_REFRESH ?? "10m",
+    drainTimeoutMs: flags["drain-timeout"] ?? env.TOOLGATE_DRAIN_TIMEOUT ?? "10s",
     maxStdioProcesses: flags["max-stdio-processes"] ?? env.TOOLGATE_MAX_STDIO_PROCESSES ?? 64,
     stdioIdleMs: flags["stdio-idle"] ?? env.TOOLGATE_STDIO_IDLE ?? "10m",
     maxStdioPerGrant: flags["max-stdio-per-grant"] ?? env.TOOLGATE_MAX_STDIO_PER_GRANT ?? 8,

@@ -31,7 +31,11 @@ export interface RunningGateway {
   generatedAdminToken: string | undefined;
   /** Where state lives: configuration and audit, and limit counters. */
   stores: { config: "sqlite" | "postgres"; counters: "sqlite" | "postgres" | "redis" };
-  stop(): Promise<void>;
+  /**
+   * Stops: no new calls, /readyz 503 at once, in-flight calls drain (up to the drain timeout), the audit
+   * log is flushed, stores close. `drain: false` (also while a stop runs) cuts the drain short.
+   */
+  stop(options?: { drain?: boolean }): Promise<void>;
 }
 
 /** Redacted wherever they appear in a log line: tokens, credentials and argument values never reach logs. */
@@ -103,6 +107,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       maxStdioPerGrant: config.maxStdioPerGrant,
       stdioIdleMs: config.stdioIdleMs,
       maxBodyBytes: config.maxBodyBytes,
+      drainMs: config.drainTimeoutMs,
     });
     metrics.observe(proxy);
     const proxyServer = createServer({ headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs }, (req, res) => {
@@ -118,6 +123,8 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     const proxyUrl = config.publicUrl?.replace(/\/+$/, "") ?? urlOf(proxyServer);
     registered.directory = await opened.registerReplica(replicaId, config.advertiseUrl?.replace(/\/+$/, "") ?? advertisedUrl(proxyServer));
 
+    /** Set by stop(): /readyz answers 503 from then on; `cut` ends the drain early (a second signal). */
+    const shutdown = { stopping: false, cut: Promise.withResolvers<void>() };
     const app = createAdminApp({
       store,
       audit,
@@ -129,7 +136,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       adminToken: admin.value,
       readOnlyToken: config.readOnlyToken,
       proxyUrl: () => proxyUrl,
-      ready: async () => opened.servingProblem() ?? (await opened.readinessProblem()),
+      ready: async () => (shutdown.stopping ? "the gateway is shutting down" : (opened.servingProblem() ?? (await opened.readinessProblem()))),
       webhookTargets,
     });
     const adminServer = await new Promise<Server>((resolve, reject) => {
@@ -147,13 +154,19 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       adminToken: admin.value,
       generatedAdminToken: admin.created ? admin.value : undefined,
       stores: { config: opened.kind, counters: opened.countersKind },
-      stop() {
+      stop(options = {}) {
+        if (options.drain === false) shutdown.cut.resolve();
         stopped ??= (async () => {
+          // Stop accepting and say so to load balancers, then drain, then flush the audit log and close stores.
+          shutdown.stopping = true;
+          const closedProxy = new Promise((r) => proxyServer.close(r));
           catalog.stop();
           approvals.stop();
-          const closedProxy = new Promise((r) => proxyServer.close(r));
-          await proxy.close();
+          const drained = proxy.close();
+          await Promise.race([drained, shutdown.cut.promise]);
           proxyServer.closeAllConnections();
+          // Calls cut off end now and write their audit rows before the log is flushed.
+          await drained;
           await closedProxy;
           await new Promise((r) => adminServer.close(r));
           adminServer.closeAllConnections();

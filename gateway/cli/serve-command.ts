@@ -26,6 +26,8 @@ export const SERVE_USAGE = `Usage: toolgate serve [options]
   --request-timeout <ms>        time a client has to send its whole request (TOOLGATE_REQUEST_TIMEOUT, default 60000)
   --max-connections <n>         most open connections per listener (TOOLGATE_MAX_CONNECTIONS, default 4096)
   --catalog-refresh <duration>  how often the tool catalog re-reads every server's tools (TOOLGATE_CATALOG_REFRESH, default 10m; 0: off)
+  --drain-timeout <duration>    on SIGTERM/SIGINT, how long in-flight calls may finish before they are cut off
+                                (TOOLGATE_DRAIN_TIMEOUT, default 10s; 0: at once); a second signal cuts them off now
   --log-level <level>           fatal, error, warn, info, debug, trace, silent (TOOLGATE_LOG_LEVEL, default info)
   --database-url <url>          keep servers, policies, grants, approvals and audit in PostgreSQL instead of SQLite,
                                 shared by every replica (TOOLGATE_DATABASE_URL, postgres://...)
@@ -46,7 +48,11 @@ With --database-url, TOOLGATE_SECRET_KEY and the admin token are required (every
 See docs/operations.md for running several replicas.
 `;
 
-/** `toolgate serve`: runs the gateway until SIGTERM/SIGINT, then drains in-flight calls and exits 0. */
+/**
+ * `toolgate serve`: runs the gateway until SIGTERM/SIGINT, then stops taking calls (/readyz 503), drains
+ * in-flight calls for up to --drain-timeout, flushes the audit log and exits 0. A second signal cuts the
+ * drain short (the audit log is still flushed); a third exits at once.
+ */
 export const serveCommand: Command = async (argv, io) => {
   const { values } = parseArgs({
     args: argv,
@@ -68,6 +74,7 @@ export const serveCommand: Command = async (argv, io) => {
       "request-timeout": { type: "string" },
       "max-connections": { type: "string" },
       "catalog-refresh": { type: "string" },
+      "drain-timeout": { type: "string" },
       "log-level": { type: "string" },
       "database-url": { type: "string" },
       "redis-url": { type: "string" },
@@ -94,18 +101,26 @@ export const serveCommand: Command = async (argv, io) => {
   }
   log.info({ proxyUrl: gateway.proxyUrl, adminUrl: gateway.adminUrl, dataDir: config.dataDir, stores: gateway.stores }, "listening");
   await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      log.info({ signal }, "shutting down: draining in-flight calls");
-      process.off("SIGTERM", onTerm);
-      process.off("SIGINT", onInt);
-      resolve();
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        log.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, "shutting down: no new calls; draining in-flight calls (a second signal cuts them off)");
+        gateway
+          .stop()
+          .catch((error: unknown) => log.error({ err: { message: (error as Error).message } }, "stopping failed"))
+          .finally(resolve);
+      } else if (signals === 2) {
+        log.warn({ signal }, "second signal: cutting off in-flight calls; the audit log is still written (a third signal exits at once)");
+        void gateway.stop({ drain: false }).catch(() => {});
+      } else {
+        log.error({ signal }, "third signal: exiting at once; audit rows not yet written are lost");
+        process.exit(1);
+      }
     };
-    const onTerm = () => shutdown("SIGTERM");
-    const onInt = () => shutdown("SIGINT");
-    process.on("SIGTERM", onTerm);
-    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   });
-  await gateway.stop();
   log.info("stopped");
   return 0;
 };

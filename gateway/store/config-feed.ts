@@ -37,8 +37,10 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
   const graceMs = options.graceMs ?? 3_000;
   let client: pg.Client | undefined;
   let connected = false;
-  /** When PostgreSQL last answered on the listener (connected, a notification, a heartbeat). */
+  /** When PostgreSQL last answered on the listener (a notification, a heartbeat), once the view is current. */
   let lastHeard = Date.now();
+  /** Heard since the last (re)connect and its full re-read: only then does an answer vouch for the view. */
+  let current = false;
   let lostLogged = false;
   let closed = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
@@ -78,8 +80,14 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
   }
 
   async function resync(): Promise<void> {
+    const listening = client;
     view.load(await store.snapshot());
     await catalog.reload();
+    // Read in full while this listener was up: from now on its answers vouch for the view.
+    if (listening && listening === client) {
+      current = true;
+      lastHeard = Date.now();
+    }
   }
 
   function scheduleReconnect(): void {
@@ -94,6 +102,7 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
   function lost(why: string): void {
     if (!connected) return;
     connected = false;
+    current = false;
     lostLogged = true;
     log.warn({ reason: why }, "lost the configuration feed from PostgreSQL; reconnecting");
     void client?.end().catch(() => {});
@@ -106,7 +115,7 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
     c.on("error", (err) => c === client && lost(err.message));
     c.on("end", () => c === client && lost("connection closed"));
     c.on("notification", (n) => {
-      lastHeard = Date.now();
+      if (current) lastHeard = Date.now();
       if (n.channel !== CONFIG_CHANNEL || !n.payload) return;
       void enqueue(() => apply(JSON.parse(n.payload!) as ConfigChange));
     });
@@ -117,9 +126,8 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
       connected = true;
       // Whatever changed while nobody listened is picked up here; only then is the view current again.
       await enqueue(resync);
-      lastHeard = Date.now();
-      if (lostLogged) log.info("configuration feed restored");
-      lostLogged = false;
+      if (lostLogged && current) log.info("configuration feed restored");
+      if (current) lostLogged = false;
     } catch (error) {
       void c.end().catch(() => {});
       if (!closed) log.debug({ err: { message: (error as Error).message } }, "configuration feed: PostgreSQL not reachable yet");
@@ -136,7 +144,7 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
     const timeout = setTimeout(() => lost("heartbeat timed out"), 2_000);
     probe.then(() => {
       clearTimeout(timeout);
-      lastHeard = Date.now();
+      if (current) lastHeard = Date.now();
     }, (err: Error) => {
       clearTimeout(timeout);
       lost(err.message);
