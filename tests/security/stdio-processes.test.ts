@@ -39,12 +39,11 @@ async function gatewayWithSpawner(args: string[] = []): Promise<{ gw: TestGatewa
   return { gw, url: `${gw.proxyUrl}/mcp/spawner`, token };
 }
 
-/** Opens a session and waits for its server to record the grandchild it started. */
+/** Opens a session and asks its server for its pid and its grandchild's. */
 async function openTree(url: string, token: string): Promise<Tree> {
-  const known = trees().length;
   const sessionId = await openSession(url, token);
-  assert.ok(await eventually(() => trees().length > known, 10_000), "the stdio server started and recorded its grandchild");
-  const tree = trees()[known]!;
+  const answer = await answerTo(await post(url, token, sessionId, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "tree", arguments: {} } }), 1);
+  const tree = JSON.parse((answer.result?.content as { text: string }[])[0]!.text) as { server: number; grandchild: number };
   assert.ok(processAlive(tree.server) && processAlive(tree.grandchild), "server and grandchild run while the session is open");
   return { sessionId, ...tree };
 }
