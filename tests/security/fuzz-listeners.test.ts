@@ -36,8 +36,8 @@ before(async () => {
 });
 
 after(async () => {
-  assert.equal(await gw.stop(), 0);
-  await upstream.close();
+  await upstream?.close();
+  if (gw) assert.equal(await gw.stop(), 0);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -406,8 +406,8 @@ test("connections beyond --max-connections are refused, and the listener serves 
   const { host, port } = endpoint(gw.proxyUrl);
   const open = async () => {
     const socket = connect(port, host);
+    await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
     socket.on("error", () => {});
-    await new Promise((r) => socket.once("connect", r));
     socket.write(`GET /mcp/${SERVER} HTTP/1.1\r\nHost: ${host}\r\n`); // headers never finished
     return socket;
   };
