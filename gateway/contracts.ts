@@ -8,6 +8,8 @@ import type { CompiledPolicy, Reservation, RiskCategory } from "../sdk/index.ts"
 /** An upstream as the proxy needs it: credentials already decrypted, never logged. */
 export type UpstreamTransport =
   | { type: "streamable-http"; url: string; headers: Record<string, string> }
+  /** Legacy HTTP+SSE (MCP 2024-11-05): a GET event stream for answers, POSTs to the endpoint it names. */
+  | { type: "sse"; url: string; headers: Record<string, string> }
   | {
       type: "stdio";
       command: string;
@@ -101,6 +103,8 @@ export interface AuditEntry {
 export interface ToolCatalogView {
   /** The tool's risk category and whether its definition changed since it was last reviewed; undefined if unknown. */
   lookup(server: string, tool: string): { category: RiskCategory; changed: boolean } | undefined;
+  /** The tool's input schema as the catalog has it (for 2026 `x-mcp-header` parameters); undefined if unknown. */
+  inputSchema(server: string, tool: string): unknown;
   /** A tools/list result the upstream sent (before policy filtering): the catalog records it. */
   observe(server: string, tools: readonly unknown[]): void;
   /** The upstream said its tools changed (notifications/tools/list_changed). */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { serializedProvider } from "./shim.ts";
-import { resourceName, ownerOf } from "./naming.ts";
+import { resourceName, ownerOf, referenceTo } from "./naming.ts";
 import { McpServer } from "./mcp-server.ts";
 import { Policy } from "./policy.ts";
 
@@ -41,14 +41,14 @@ export class Grant extends pulumi.dynamic.Resource {
   declare readonly version: pulumi.Output<number>;
 
   constructor(name: string, args: GrantArgs, opts?: pulumi.CustomResourceOptions) {
-    const server = args.server instanceof McpServer ? args.server.name : args.server;
-    const policy = args.policy instanceof Policy ? args.policy.name : args.policy;
+    const server = args.server instanceof McpServer ? args.server.name : referenceTo("server", args.server, name);
+    const policy = args.policy instanceof Policy ? args.policy.name : referenceTo("policy", args.policy, name);
     super(
       serializedProvider("grant"),
       name,
       {
         name: resourceName(name, args.name),
-        owner: ownerOf(),
+        owner: ownerOf(name, "Grant", opts),
         server,
         policy,
         expiresAt: args.expiresAt,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { serializedProvider } from "./shim.ts";
-import { resourceName, ownerOf } from "./naming.ts";
+import { resourceName, ownerOf, declareName } from "./naming.ts";
 
 export type McpServerTransport =
   | {
@@ -88,7 +88,7 @@ export class McpServer extends pulumi.dynamic.Resource {
       name,
       {
         name: resourceName(name, args.name),
-        owner: ownerOf(),
+        owner: ownerOf(name, "McpServer", opts),
         transport: transport.apply(withoutCredentials),
         credentials: pulumi.secret(transport.apply(credentialsOf)),
         timeoutMs: args.timeoutMs,
@@ -104,6 +104,7 @@ export class McpServer extends pulumi.dynamic.Resource {
       "toolgate",
       "McpServer",
     );
+    declareName("server", resourceName(name, args.name), this);
   }
 }
 

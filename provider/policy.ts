@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { parsePolicyText, type PolicyDocumentInput } from "../sdk/index.ts";
 import { serializedProvider } from "./shim.ts";
-import { resourceName, ownerOf } from "./naming.ts";
+import { resourceName, ownerOf, declareName } from "./naming.ts";
 
 export interface PolicyArgs {
   /** The policy's name in the gateway. Default: the resource's logical name. Changing it replaces the policy. */
@@ -28,11 +28,12 @@ export class Policy extends pulumi.dynamic.Resource {
     super(
       serializedProvider("policy"),
       name,
-      { name: resourceName(name, args.name), owner: ownerOf(), document: args.document, adopt: args.adopt, version: undefined },
+      { name: resourceName(name, args.name), owner: ownerOf(name, "Policy", opts), document: args.document, adopt: args.adopt, version: undefined },
       opts,
       "toolgate",
       "Policy",
     );
+    declareName("policy", resourceName(name, args.name), this);
   }
 
   /**

@@ -39,7 +39,7 @@ export class Webhook extends pulumi.dynamic.Resource {
       name,
       {
         name: resourceName(name, args.name),
-        owner: ownerOf(),
+        owner: ownerOf(name, "Webhook", opts),
         url: args.url,
         events: args.events,
         signingSecret: pulumi.secret(args.signingSecret),

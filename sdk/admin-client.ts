@@ -41,6 +41,10 @@ export interface AdminClientOptions {
   backoffMs?: number;
   userAgent?: string;
   dispatcher?: Dispatcher;
+  /** Where the token came from, e.g. "the TOOLGATE_TOKEN environment variable": said in a 401 error. */
+  tokenSource?: string;
+  /** Where the endpoint came from: said when the gateway cannot be reached. */
+  endpointSource?: string;
 }
 
 export interface Versioned<T> {
@@ -54,6 +58,11 @@ export interface WriteOptions {
   ifMatch?: string;
   /** Only create: fail with 412 when the object already exists. */
   ifNoneMatch?: "*";
+  /**
+   * Sent as `Idempotency-Key`: the gateway answers a write whose key is that of the object's last write with the
+   * object as it is, without writing again, so a retry of a write whose answer was lost is not a conflict.
+   */
+  idempotencyKey?: string;
 }
 
 export interface Page<T> {
@@ -86,6 +95,8 @@ export class AdminClient {
   private readonly backoffMs: number;
   private readonly userAgent: string;
   private readonly dispatcher: Dispatcher;
+  private readonly tokenSource: string | undefined;
+  private readonly endpointSource: string | undefined;
 
   constructor(options: AdminClientOptions) {
     let url: URL;
@@ -103,6 +114,8 @@ export class AdminClient {
     this.backoffMs = options.backoffMs ?? 200;
     this.userAgent = options.userAgent ?? `toolgate-sdk/${SDK_VERSION}`;
     this.dispatcher = options.dispatcher ?? defaultAgent();
+    this.tokenSource = options.tokenSource;
+    this.endpointSource = options.endpointSource;
   }
 
   /** `GET /v1/<kind>/<name>`; undefined when it does not exist. */
@@ -172,19 +185,20 @@ export class AdminClient {
     if (body !== undefined) headers["content-type"] = "application/json";
     if (options.ifMatch) headers["if-match"] = options.ifMatch;
     if (options.ifNoneMatch) headers["if-none-match"] = options.ifNoneMatch;
+    if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const attempts = IDEMPOTENT.has(method) ? this.attempts : 1;
+    const started = performance.now();
     for (let attempt = 1; ; attempt++) {
       let response: Dispatcher.ResponseData;
       try {
         response = await request(this.endpoint + path, { method, headers, body: payload, dispatcher: this.dispatcher, signal: AbortSignal.timeout(this.timeoutMs) });
       } catch (error) {
-        const failure = transportError(error, what, this.endpoint, this.timeoutMs);
         if (attempt < attempts) {
           await sleep(this.backoff(attempt));
           continue;
         }
-        throw failure;
+        throw transportError(error, what, { endpoint: this.endpoint, endpointSource: this.endpointSource, timeoutMs: this.timeoutMs, attempts: attempt, elapsedMs: performance.now() - started });
       }
       const status = response.statusCode;
       const text = await response.body.text();
@@ -197,7 +211,7 @@ export class AdminClient {
         await sleep(retryAfterMs(response.headers["retry-after"]) ?? this.backoff(attempt));
         continue;
       }
-      throw httpError(status, parseProblem(text), what);
+      throw httpError(status, parseProblem(text), what, this.tokenSource);
     }
   }
 
@@ -223,20 +237,40 @@ function parseProblem(text: string): Problem | undefined {
 
 const STATUS_CODES: Record<number, ErrorCode> = { 400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 412: "precondition_failed", 413: "invalid_input", 415: "invalid_input", 422: "invalid_input", 429: "rate_limited", 503: "unavailable" };
 
-function httpError(status: number, problem: Problem | undefined, what: string): AdminApiError {
+function httpError(status: number, problem: Problem | undefined, what: string, tokenSource: string | undefined): AdminApiError {
   const code = STATUS_CODES[status] ?? (status >= 500 ? "server_error" : "invalid_input");
   const reason = problem?.detail ?? problem?.title ?? `HTTP ${status}`;
   const issues = problem?.issues?.length ? `\n${problem.issues.map((i) => `  ${i.path || "/"}: ${i.message}`).join("\n")}` : "";
-  const hint = status === 401 ? " (check the admin token: toolgate:token or TOOLGATE_TOKEN)" : "";
+  const hint = status !== 401 ? "" : tokenSource ? `. The admin token came from ${tokenSource}.` : " (check the admin token: toolgate:token or TOOLGATE_TOKEN)";
   return new AdminApiError(code, `${what} failed with ${status}: ${reason}${hint}${issues}`, { status, problem });
 }
 
-function transportError(error: unknown, what: string, endpoint: string, timeoutMs: number): AdminApiError {
+interface Attempts {
+  endpoint: string;
+  endpointSource: string | undefined;
+  timeoutMs: number;
+  attempts: number;
+  /** From the first attempt to the last failure, backoff included: what the caller actually waited. */
+  elapsedMs: number;
+}
+
+function transportError(error: unknown, what: string, a: Attempts): AdminApiError {
   const e = error as { name?: string; code?: string; message?: string };
+  const at = `${a.endpoint}${a.endpointSource ? ` (from ${a.endpointSource})` : ""}`;
+  const tries = a.attempts === 1 ? `after ${duration(a.elapsedMs)}` : `in ${a.attempts} attempts over ${duration(a.elapsedMs)}`;
   if (e.name === "TimeoutError" || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-    return new AdminApiError("timeout", `${what} timed out after ${timeoutMs} ms (gateway ${endpoint})`, { status: 0, cause: error });
+    const each = a.attempts === 1 ? "" : `, each given ${duration(a.timeoutMs)}`;
+    return new AdminApiError("timeout", `${what} timed out: no answer ${tries}${each}, from the gateway at ${at}`, { status: 0, cause: error });
   }
-  return new AdminApiError("network", `${what} could not reach the gateway at ${endpoint}: ${e.code ?? e.message ?? "connection failed"}`, { status: 0, cause: error });
+  return new AdminApiError("network", `${what} could not reach the gateway at ${at} ${tries}: ${e.code ?? e.message ?? "connection failed"}`, { status: 0, cause: error });
+}
+
+/** `850 ms`, `4.2 s`, `2 min 5 s`. */
+function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
 function retryAfterMs(header: string | string[] | undefined): number | undefined {

@@ -82,8 +82,8 @@ export const TransportSchema = z.discriminatedUnion("type", [HttpTransportSchema
 
 const Labels = z.record(z.string().min(1).max(63), z.string().max(256), { error: (i) => `labels must be an object of string to string, ${got(i.input)}` });
 const Description = z.string({ error: (i) => `description must be a string, ${got(i.input)}` }).max(1024, { error: "description must be at most 1024 characters" });
-/** Who manages the object, e.g. `pulumi:<project>/<stack>`; lets two stacks notice they claim the same name. */
-const Owner = z.string({ error: (i) => `owner must be a string, ${got(i.input)}` }).max(256, { error: "owner must be at most 256 characters" }).nullable();
+/** Who manages the object, e.g. the URN of the Pulumi resource; lets two stacks or resources notice they claim the same name. */
+const Owner = z.string({ error: (i) => `owner must be a string, ${got(i.input)}` }).max(1024, { error: "owner must be at most 1024 characters" }).nullable();
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Calls in flight to one upstream at once when the server does not say. */

@@ -103,7 +103,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
       deps.log.info({ kind: "server", name: spec.name, version: result.record.version, created: result.created }, "admin change");
       void deps.catalog.refresh(spec.name);
     }
-    return versioned(c, serverView(result.record), result.record.version, result.created ? 201 : 200);
+    return versioned(c, serverView(result.record), result.record.version, result.created ? 201 : 200, result.replayed);
   });
   app.delete("/v1/servers/:name", async (c) => {
     if (!(await deps.store.deleteServer(name(c), preconditions(c)))) throw notFound("server", name(c));
@@ -152,7 +152,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
       // Applying a policy accepts the current definitions of the tools it governs (see docs/catalog.md).
       for (const server of await serversUsingPolicy(spec.name)) await deps.catalog.review(server);
     }
-    return versioned(c, policyView(result.record), result.record.version, result.created ? 201 : 200);
+    return versioned(c, policyView(result.record), result.record.version, result.created ? 201 : 200, result.replayed);
   });
   app.delete("/v1/policies/:name", async (c) => {
     if (!(await deps.store.deletePolicy(name(c), preconditions(c)))) throw notFound("policy", name(c));
@@ -177,7 +177,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     const result = await deps.store.putGrant(spec, hashToken(token), preconditions(c));
     deps.view.setGrant(result.record);
     if (result.changed) deps.log.info({ kind: "grant", name: spec.name, version: result.record.version, created: result.created }, "admin change");
-    return versioned(c, grantView(result.record, deps.proxyUrl(), result.created ? token : undefined), result.record.version, result.created ? 201 : 200);
+    return versioned(c, grantView(result.record, deps.proxyUrl(), result.created ? token : undefined), result.record.version, result.created ? 201 : 200, result.replayed);
   });
   app.post("/v1/grants/:name/rotate", async (c) => {
     const token = newToken();
@@ -210,7 +210,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (refused) throw new ApiProblem(400, "invalid_input", `url: ${refused}`, { issues: [{ path: "/url", message: refused }] });
     const result = await deps.store.putWebhook(spec, preconditions(c));
     if (result.changed) deps.log.info({ kind: "webhook", name: spec.name, version: result.record.version, created: result.created }, "admin change");
-    return versioned(c, webhookView(result.record), result.record.version, result.created ? 201 : 200);
+    return versioned(c, webhookView(result.record), result.record.version, result.created ? 201 : 200, result.replayed);
   });
   app.delete("/v1/webhooks/:name", async (c) => {
     if (!(await deps.store.deleteWebhook(name(c), preconditions(c)))) throw notFound("webhook", name(c));
@@ -337,11 +337,16 @@ function preconditions(c: Context): Preconditions {
     if (!m) throw new ApiProblem(400, "invalid_input", `If-Match must be an ETag like "3", got ${JSON.stringify(ifMatch)}`);
     pre.ifMatch = Number(m[1]);
   }
+  const key = c.req.header("idempotency-key");
+  if (key !== undefined) {
+    if (!/^[\x21-\x7e]{1,200}$/.test(key)) throw new ApiProblem(400, "invalid_input", "Idempotency-Key must be 1-200 printable ASCII characters without spaces", { issues: [{ path: "/Idempotency-Key", message: "must be 1-200 printable ASCII characters without spaces" }] });
+    pre.idempotencyKey = key;
+  }
   return pre;
 }
 
-function versioned(c: Context, value: unknown, version: number, status: 200 | 201 = 200) {
-  return c.json(value, status, { etag: `"${version}"` });
+function versioned(c: Context, value: unknown, version: number, status: 200 | 201 = 200, replayed = false) {
+  return c.json(value, status, { etag: `"${version}"`, ...(replayed ? { "idempotent-replayed": "true" } : {}) });
 }
 
 function parseLimit(text: string | undefined): number {

@@ -213,6 +213,8 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       return e ? { category: e.category as RiskCategory, changed: e.hash !== e.reviewedHash } : undefined;
     },
 
+    inputSchema: (server, tool) => (byServer.get(server)?.get(tool)?.definition as { inputSchema?: unknown } | undefined)?.inputSchema,
+
     observe(server, tools) {
       const now = new Date(clock()).toISOString();
       let known = byServer.get(server);

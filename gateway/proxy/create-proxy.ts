@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { Agent } from "undici";
@@ -12,6 +12,8 @@ import { authenticate } from "./authenticate.ts";
 import { FORWARDED_HEADER, forwardToReplica } from "./forward.ts";
 import { createGrantWatch } from "./grant-watch.ts";
 import { createHttpUpstream } from "./http-upstream.ts";
+import { eraOf, LEGACY_VERSIONS, MODERN_ERROR, MODERN_VERSION, type Era } from "./era.ts";
+import { prepareModern } from "./modern-request.ts";
 import { ERROR, errorMessage, type JsonRpcId, type JsonRpcMessage } from "./jsonrpc.ts";
 import { parseMessage } from "./parse-message.ts";
 import { createOriginPolicy } from "./security.ts";
@@ -58,6 +60,9 @@ export interface Proxy {
   stdioProcesses(): number;
 }
 
+/** The longest a 2026 client may cache a list the policy filters: a policy edit shows within it. */
+const LIST_TTL_CAP_MS = 30_000;
+
 /** Requests a policy may govern besides tools/call (decided by the policy's `decideRequest`). */
 const GOVERNED = new Set<string>(GOVERNED_METHODS);
 
@@ -72,6 +77,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const origins = createOriginPolicy(deps.allowedOrigins);
   const dispatcher = new Agent({ connections: null, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
   const binding = createSessionBinding(deps.sessionKey);
+  const tasks = createSessionBinding(createHmac("sha256", deps.sessionKey).update("toolgate task binding").digest());
   const watch = createGrantWatch(deps.view, clock);
   const stdioLimits: StdioLimits = { active: 0, max: deps.maxStdioProcesses ?? 64, perGrant: new Map(), maxPerGrant: deps.maxStdioPerGrant ?? 8 };
   const upstreams = new Map<string, { version: number; upstream: Upstream }>();
@@ -88,14 +94,20 @@ export function createProxy(deps: ProxyDeps): Proxy {
     return name ? deps.view.policy(name) : undefined;
   }
 
-  function filterTools(target: ServerTarget, grant: string, m: JsonRpcMessage, observe: boolean): JsonRpcMessage | undefined {
+  function filterTools(target: ServerTarget, grant: string, m: JsonRpcMessage, observe: boolean, era: Era = "2025"): JsonRpcMessage | undefined {
     if (!m.result || !Array.isArray(m.result.tools)) return undefined;
     const listed = m.result.tools as ToolDefinition[];
     if (observe) deps.catalog.observe(target.name, listed);
     const policy = policyOf(grant);
     const categoryOf = (t: ToolDefinition) => deps.catalog.lookup(target.name, t.name)?.category ?? classifyTool(t).category;
     const tools = policy ? policy.compiled.filterTools(listed, categoryOf) : [];
-    return { ...m, result: { ...m.result, tools } };
+    const result: Record<string, unknown> = { ...m.result, tools };
+    if (era === "2026" && (!policy || policy.compiled.filtersLists)) {
+      // What this grant sees is its own: no shared cache may serve it to another, and a policy edit shows soon.
+      const ttl = typeof result.ttlMs === "number" ? Math.min(result.ttlMs, LIST_TTL_CAP_MS) : 0;
+      Object.assign(result, { cacheScope: "private", ttlMs: ttl });
+    }
+    return { ...m, result };
   }
 
   function rootsFor(target: ServerTarget, grant: string): RootsAnswer {
@@ -123,9 +135,9 @@ export function createProxy(deps: ProxyDeps): Proxy {
     return upstream;
   }
 
-  function reject(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, id: JsonRpcId | null = null, code?: number): void {
+  function reject(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, id: JsonRpcId | null = null, code?: number, data?: unknown): void {
     if (res.headersSent || res.destroyed) return;
-    res.writeHead(status, { "content-type": "application/json", ...headers }).end(errorMessage(id, code ?? (status === 401 ? ERROR.unauthorized : ERROR.invalidRequest), message));
+    res.writeHead(status, { "content-type": "application/json", ...headers }).end(errorMessage(id, code ?? (status === 401 ? ERROR.unauthorized : ERROR.invalidRequest), message, data));
   }
 
   async function handlePost(req: IncomingMessage, res: ServerResponse, grant: GrantIdentity, tokenHash: string, target: ServerTarget, started: number, interrupt: AbortSignal): Promise<void> {
@@ -148,7 +160,35 @@ export function createProxy(deps: ProxyDeps): Proxy {
       return;
     }
     const { message, kind } = parsed;
-    const exchange: Exchange = { message, body: Buffer.alloc(0), kind, ...(parsed.id !== undefined ? { id: parsed.id } : {}), req, res, grant: grant.name, tokenHash };
+    const era = eraOf(message, req);
+    if (!era.ok) {
+      if (!res.headersSent) res.writeHead(era.status, { "content-type": "application/json" }).end(errorMessage(parsed.id, era.code, era.message, era.data));
+      return;
+    }
+    const exchange: Exchange = { message, body: Buffer.alloc(0), kind, era: era.era, ...(parsed.id !== undefined ? { id: parsed.id } : {}), req, res, grant: grant.name, tokenHash };
+    if (exchange.era === "2026") {
+      if (target.transport.type !== "streamable-http") {
+        // Never written to a stdio process: one that only speaks 2025 may run a 2026 call it does not understand.
+        const data = { supported: [...LEGACY_VERSIONS], requested: MODERN_VERSION };
+        reject(res, 400, `Unsupported protocol version: server "${target.name}" is reached over stdio, which this gateway relays in the 2025 era only`, {}, parsed.id ?? null, MODERN_ERROR.unsupportedVersion, data);
+        return;
+      }
+      const prepared = prepareModern(exchange, {
+        server: target.name,
+        grant: grant.name,
+        policy: policyOf(grant.name),
+        roots: rootsFor(target, grant.name),
+        inputSchema: (tool) => deps.catalog.inputSchema(target.name, tool),
+        tasks,
+      });
+      if (!prepared.ok) {
+        res.writeHead(prepared.status, { "content-type": "application/json" }).end(prepared.body);
+        return;
+      }
+      exchange.headers = prepared.headers;
+      exchange.longLived = prepared.longLived;
+      if (prepared.rewrite) exchange.rewrite = prepared.rewrite;
+    }
     const upstream = upstreamFor(target);
 
     if (kind === "request" && message.method === "tools/call") {
@@ -165,7 +205,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       return;
     }
     if (kind === "request" && message.method === "tools/list") {
-      exchange.rewrite = (m) => filterTools(target, grant.name, m, true);
+      exchange.rewrite = (m) => filterTools(target, grant.name, m, true, exchange.era);
     } else if (kind === "request" && GOVERNED.has(message.method!)) {
       const verdict = policyOf(grant.name)?.compiled.decideRequest({ method: message.method!, params: message.params });
       if (verdict?.effect === "deny") {

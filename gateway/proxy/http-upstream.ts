@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { errors as undiciErrors, type Dispatcher } from "undici";
 import type { ServerTarget } from "../contracts.ts";
 import { mediaType } from "../http/media-type.ts";
-import { ERROR, errorMessage, idKey, tryParse, type JsonRpcId, type JsonRpcMessage } from "./jsonrpc.ts";
+import { ERROR, errorMessage, idKey, tryParse, upstreamErrorMessage, type JsonRpcId, type JsonRpcMessage } from "./jsonrpc.ts";
+import { MODERN_ERROR } from "./era.ts";
+import { LEGACY_DISCOVER_RESULT } from "./modern.ts";
 import type { SessionBinding } from "./session-binding.ts";
 import { SseSplitter, sseEvent } from "./sse.ts";
 import type { Exchange, PostOutcome, SessionRequest, Upstream, UpstreamContext, UpstreamFailure } from "./upstream.ts";
@@ -94,9 +96,12 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
         return { status: null, written: false };
       }
       headers["content-type"] = "application/json";
+      if (x.era === "2026") delete headers["last-event-id"];
+      Object.assign(headers, x.headers);
+      if (x.longLived) return exchange(x, headers);
       if (x.kind === "request" && inFlight >= target.maxInFlight) {
         ctx.onError("busy");
-        x.res.writeHead(200, { "content-type": "application/json", "retry-after": "1" }).end(errorMessage(x.id, ERROR.upstream, describeFailure(target, "busy")));
+        x.res.writeHead(200, { "content-type": "application/json", "retry-after": "1" }).end(upstreamErrorMessage(x.id, x.era, describeFailure(target, "busy"), "busy"));
         return { status: null, failure: "busy", written: false };
       }
       inFlight++;
@@ -119,7 +124,8 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
       if (cancelled !== undefined) return;
       cancelled = reason;
       abort.abort();
-      if (x.id !== undefined) cancel(headers, x.id, reason);
+      // In 2026 closing the response stream is the cancellation; earlier revisions need the notification.
+      if (x.id !== undefined && x.era === "2025") cancel(headers, x.id, reason);
     };
     const onClose = () => {
       if (!x.res.writableFinished) stop("The client went away");
@@ -130,15 +136,16 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
       ctx.onError(kind);
       const text = describeFailure(target, kind, kind === "timeout" && cancelled && cancelled !== "The client went away" ? `Upstream server "${target.name}" ${cancelled}` : detail);
       const res = x.res;
-      if (!res.headersSent && !res.destroyed) res.writeHead(x.kind === "request" ? 200 : 502, { "content-type": "application/json" }).end(errorMessage(x.id, ERROR.upstream, text));
-      else if (!res.writableEnded && mediaType(String(res.getHeader("content-type") ?? "")) === "text/event-stream") res.end(sseEvent(errorMessage(x.id, ERROR.upstream, text)));
+      const out = upstreamErrorMessage(x.id, x.era, text, kind);
+      if (!res.headersSent && !res.destroyed) res.writeHead(x.kind === "request" ? 200 : 502, { "content-type": "application/json" }).end(out);
+      else if (!res.writableEnded && mediaType(String(res.getHeader("content-type") ?? "")) === "text/event-stream") res.end(sseEvent(out));
       else if (!res.writableEnded) res.destroy();
       return { status, failure: kind, written };
     };
     try {
       let response: Dispatcher.ResponseData;
       try {
-        response = await dispatcher.request({ origin, path, method: "POST", headers, body: x.body, signal: abort.signal, headersTimeout: target.timeoutMs, bodyTimeout: target.timeoutMs });
+        response = await dispatcher.request({ origin, path, method: "POST", headers, body: x.body, signal: abort.signal, headersTimeout: target.timeoutMs, bodyTimeout: x.longLived ? 0 : target.timeoutMs });
       } catch (error) {
         const kind = cancelled && cancelled !== "The client went away" ? "timeout" : failureOf(error);
         if (kind === "timeout") stop(`sent nothing for ${target.timeoutMs} ms (timeoutMs)`);
@@ -150,6 +157,17 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
         if (status >= 500) {
           await response.body.dump();
           return fail("status", status, true, `HTTP ${status}`);
+        }
+        if (x.message.method === "server/discover" && status >= 400) {
+          const answer = tryParse(await response.body.text()) as { error?: { code?: unknown } } | undefined;
+          if (answer?.error?.code !== MODERN_ERROR.unsupportedVersion) {
+            // A server that only speaks 2025: say so in 2026 terms, so auto clients fall back to initialize.
+            const out = JSON.stringify({ jsonrpc: "2.0", id: x.id, result: LEGACY_DISCOVER_RESULT });
+            x.res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(out) }).end(out);
+            return { status, written: true };
+          }
+          x.res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(answer));
+          return { status, written: true };
         }
         copyResponseHeaders(response.headers, x.res, x.grant);
         if (x.kind !== "request" || status >= 300) {
@@ -183,13 +201,13 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
     if (!message) {
       ctx.onError("protocol");
       x.res.removeHeader("content-type");
-      x.res.writeHead(200, { "content-type": "application/json" }).end(errorMessage(x.id, ERROR.upstream, describeFailure(target, "protocol", "sent invalid JSON")));
+      x.res.writeHead(200, { "content-type": "application/json" }).end(upstreamErrorMessage(x.id, x.era, describeFailure(target, "protocol", "sent invalid JSON"), "protocol"));
       return { status, failure: "protocol", written: true };
     }
     if (message.method !== undefined || (message.id !== x.id)) {
       ctx.onError("protocol");
       x.res.removeHeader("content-type");
-      x.res.writeHead(200, { "content-type": "application/json" }).end(errorMessage(x.id, ERROR.upstream, describeFailure(target, "protocol", "answered with a message that is not the response to this request")));
+      x.res.writeHead(200, { "content-type": "application/json" }).end(upstreamErrorMessage(x.id, x.era, describeFailure(target, "protocol", "answered with a message that is not the response to this request"), "protocol"));
       return { status, failure: "protocol", written: true };
     }
     const replaced = x.rewrite?.(message);
@@ -231,7 +249,7 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
       return { status, written: true };
     }
     ctx.onError("closed");
-    if (!x.res.writableEnded) x.res.end(sseEvent(errorMessage(x.id, ERROR.upstream, describeFailure(target, "closed"))));
+    if (!x.res.writableEnded) x.res.end(sseEvent(upstreamErrorMessage(x.id, x.era, describeFailure(target, "closed"), "closed")));
     return { status, failure: "closed", written: true };
   }
 

@@ -1,3 +1,5 @@
+import { eraResult, upstreamErrorCode, type Era } from "./era.ts";
+
 /** JSON-RPC 2.0 messages as the relay sees them: only what policy needs is typed. */
 export type JsonRpcId = string | number;
 
@@ -34,18 +36,23 @@ export function errorMessage(id: JsonRpcId | null | undefined, code: number, mes
   return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: data === undefined ? { code, message } : { code, message, data } });
 }
 
-/** A policy denial: a tool result, not a transport error (DESIGN.md section 4). */
-export function denialMessage(id: JsonRpcId | null | undefined, message: string): string {
-  return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, result: { content: [{ type: "text", text: `[POLICY DENIED] ${message}` }], isError: true } });
+/** A policy denial: a tool result, not a transport error (DESIGN.md section 4); a 2026 result says it is complete. */
+export function denialMessage(id: JsonRpcId | null | undefined, message: string, era: Era = "2025"): string {
+  return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, result: eraResult(era, { content: [{ type: "text", text: `[POLICY DENIED] ${message}` }], isError: true }) });
+}
+
+/** An upstream failure, in the request's era (2026 forbids -32002, so it gets -32603 with the failure in `data`). */
+export function upstreamErrorMessage(id: JsonRpcId | null | undefined, era: Era, message: string, failure: string): string {
+  return errorMessage(id, upstreamErrorCode(era), message, era === "2026" ? { toolgate: "upstream", failure } : undefined);
 }
 
 /**
  * A call waiting for a person: a tool result starting `[APPROVAL REQUIRED]` (default), or Intercept's JSON-RPC
  * error -32003 with the approval in `data` (the policy's `approval.error: "jsonrpc"`).
  */
-export function approvalRequiredMessage(id: JsonRpcId | null | undefined, text: string, shape: "result" | "jsonrpc", data: { approvalId: string; status: string; expiresAt: string }): string {
+export function approvalRequiredMessage(id: JsonRpcId | null | undefined, text: string, shape: "result" | "jsonrpc", data: { approvalId: string; status: string; expiresAt: string }, era: Era = "2025"): string {
   if (shape === "jsonrpc") return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, error: { code: ERROR.approvalRequired, message: `[APPROVAL REQUIRED] ${text}`, data } });
-  return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, result: { content: [{ type: "text", text: `[APPROVAL REQUIRED] ${text}` }], isError: true, _meta: { "toolgate/approval": data } } });
+  return JSON.stringify({ jsonrpc: "2.0", id: id ?? null, result: eraResult(era, { content: [{ type: "text", text: `[APPROVAL REQUIRED] ${text}` }], isError: true, _meta: { "toolgate/approval": data } }) });
 }
 
 /** Did the upstream answer a tools/call with a failure (JSON-RPC error or `isError: true`)? */

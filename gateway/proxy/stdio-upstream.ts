@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { ServerTarget } from "../contracts.ts";
 import { mediaType } from "../http/media-type.ts";
 import { describeFailure } from "./http-upstream.ts";
-import { ERROR, errorMessage, idKey, isRequest, isResponse, tryParse, type JsonRpcId, type JsonRpcMessage } from "./jsonrpc.ts";
+import { ERROR, errorMessage, idKey, isRequest, isResponse, tryParse, upstreamErrorMessage, type JsonRpcId, type JsonRpcMessage } from "./jsonrpc.ts";
 import { sseEvent } from "./sse.ts";
 import { spawnServer, type StdioProcess } from "./stdio-process.ts";
 import type { Exchange, PostOutcome, SessionRequest, Upstream, UpstreamContext, UpstreamFailure } from "./upstream.ts";
@@ -111,7 +111,7 @@ export function createStdioUpstream(target: StdioTarget, options: StdioOptions, 
       ctx.onError("crash");
       options.log.warn({ server: target.name, why }, "stdio upstream ended");
     }
-    for (const p of session.pending.values()) finish(session, p, errorMessage(p.id, ERROR.upstream, describeFailure(target, "crash", why)), { status: 200, failure: "crash", written: true });
+    for (const p of session.pending.values()) finish(session, p, upstreamErrorMessage(p.id, p.x.era, describeFailure(target, "crash", why), "crash"), { status: 200, failure: "crash", written: true });
     session.stream?.end();
   }
 
@@ -227,7 +227,7 @@ export function createStdioUpstream(target: StdioTarget, options: StdioOptions, 
       if (x.message.method === "initialize" && header === undefined) {
         const started = start(x);
         if (typeof started === "string") {
-          x.res.writeHead(503, { "content-type": "application/json", "retry-after": "5" }).end(errorMessage(x.id, ERROR.upstream, started));
+          x.res.writeHead(503, { "content-type": "application/json", "retry-after": "5" }).end(upstreamErrorMessage(x.id, x.era, started, "busy"));
           return { status: null, failure: "busy", written: false };
         }
         session = started;
@@ -266,7 +266,7 @@ export function createStdioUpstream(target: StdioTarget, options: StdioOptions, 
         const timeout = (why: string) => () => {
           ctx.onError("timeout");
           send(s, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: why } });
-          finish(s, pending, errorMessage(id, ERROR.upstream, `Upstream server "${target.name}" ${why}`), { status: 200, failure: "timeout" satisfies UpstreamFailure, written: true });
+          finish(s, pending, upstreamErrorMessage(id, x.era, `Upstream server "${target.name}" ${why}`, "timeout"), { status: 200, failure: "timeout" satisfies UpstreamFailure, written: true });
         };
         const pending: Pending = {
           x,

@@ -78,8 +78,8 @@ export async function relayToolCall(deps: ToolCallDeps, x: Exchange, grant: Gran
   if (!gate.allowed) {
     const pending = gate.pending?.approval;
     const out = pending
-      ? approvalRequiredMessage(x.id, gate.decision.message, gate.pending!.shape, { approvalId: pending.id, status: pending.status, expiresAt: pending.expiresAt })
-      : denialMessage(x.id, gate.decision.message);
+      ? approvalRequiredMessage(x.id, gate.decision.message, gate.pending!.shape, { approvalId: pending.id, status: pending.status, expiresAt: pending.expiresAt }, x.era)
+      : denialMessage(x.id, gate.decision.message, x.era);
     if (!writer.writableEnded && !writer.destroyed) writer.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(out) }).end(out);
     deps.metrics.decision("deny", gate.decision.rule, target.name);
     audit("deny", gate.decision.rule, gate.decision.message, null);

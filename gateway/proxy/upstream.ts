@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Era } from "./era.ts";
 import type { GrantWatch } from "./grant-watch.ts";
 import type { JsonRpcId, JsonRpcMessage } from "./jsonrpc.ts";
 
@@ -17,14 +18,20 @@ export interface Exchange {
   /** The serialization of `message`: exactly the bytes that go upstream. */
   body: Buffer;
   kind: "request" | "notification" | "response";
+  /** Which MCP era the message belongs to: answers the gateway makes take that era's shape. */
+  era: Era;
   /** The request id (requests only). */
   id?: JsonRpcId;
   req: IncomingMessage;
   res: ServerResponse;
   grant: string;
   tokenHash: string;
-  /** Replaces the answer to this request (tools/list filtering); undefined keeps it. */
+  /** Replaces the answer to this request (tools/list filtering, bound task ids); undefined keeps it. */
   rewrite?: (m: JsonRpcMessage) => JsonRpcMessage | undefined;
+  /** 2026 request headers computed from `message`, sent after the server's configured headers. */
+  headers?: Record<string, string>;
+  /** A stream that stays open (2026 subscriptions/listen): no idle timeout, not an in-flight call. */
+  longLived?: boolean;
 }
 
 /** A GET stream or a DELETE of a session, for one grant. */

@@ -16,6 +16,16 @@ export function checkPreconditions(kind: string, name: string, existing: { versi
   }
 }
 
+/**
+ * The answer to a write that repeats the object's last write (its Idempotency-Key is the one stored with the
+ * object, `write_key`): that write was applied already, so the object is returned as it is, never written twice.
+ * Not `created`, even when the repeated write created it: a grant's token is shown only in the first answer.
+ */
+export function replayOf<T>(existing: T | undefined, lastWriteKey: unknown, pre: Preconditions = {}): { record: T; created: false; changed: false; replayed: true } | undefined {
+  if (existing === undefined || pre.idempotencyKey === undefined || lastWriteKey !== pre.idempotencyKey) return undefined;
+  return { record: existing, created: false, changed: false, replayed: true };
+}
+
 /** What is sealed of a server: upstream credentials. */
 interface ServerCredentials {
   headers?: Record<string, string>;
@@ -38,7 +48,7 @@ export function serverFromRow(r: Row, sealer: Sealer): ServerRecord {
   const spec = JSON.parse(r.spec as string) as StoredServerSpec;
   const credentials = r.credentials ? (JSON.parse(sealer.open(r.credentials as string)) as ServerCredentials) : {};
   const transport = { ...spec.transport } as Transport;
-  if (transport.type === "streamable-http" && credentials.headers) transport.headers = credentials.headers;
+  if ((transport.type === "streamable-http" || transport.type === "sse") && credentials.headers) transport.headers = credentials.headers;
   if (transport.type === "stdio" && credentials.env) transport.env = credentials.env;
   if (transport.type === "stdio" && credentials.secretArgs) transport.secretArgs = credentials.secretArgs;
   return {

@@ -62,6 +62,8 @@ export interface WebhookRecord {
 export interface Preconditions {
   ifMatch?: number;
   ifNoneMatch?: boolean;
+  /** The write's Idempotency-Key: recorded on the object; a write with the key of its last write is not applied again. */
+  idempotencyKey?: string;
 }
 
 export interface WriteResult<T> {
@@ -69,6 +71,8 @@ export interface WriteResult<T> {
   created: boolean;
   /** False when the object already had exactly this content: the version did not move. */
   changed: boolean;
+  /** True when the write repeated the object's last write (same Idempotency-Key) and was answered without writing. */
+  replayed?: boolean;
 }
 
 export interface ConfigStore {

@@ -1,6 +1,6 @@
 import { jsonEqual } from "../../sdk/index.ts";
 import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
-import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, serverFields, serverFromRow, webhookFromRow, type Row } from "./config-rows.ts";
+import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, replayOf, serverFields, serverFromRow, webhookFromRow, type Row } from "./config-rows.ts";
 import { CONFIG_CHANNEL, type Postgres, type Queryable } from "./postgres.ts";
 import type { Sealer } from "./seal.ts";
 
@@ -71,15 +71,19 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
     getServer: (name) => getServer(db.pool, name),
     putServer(spec, pre) {
       return write({ kind: "server", name: spec.name }, async (c): Promise<WriteResult<ServerRecord>> => {
-        const { existing, fields, same } = serverFields(spec, await row(c, "servers", spec.name), sealer);
+        const stored = await row(c, "servers", spec.name);
+        const { existing, fields, same } = serverFields(spec, stored, sealer);
+        const replay = replayOf(existing, stored?.write_key, pre);
+        if (replay) return replay;
         checkPreconditions("server", spec.name, existing, pre);
         if (same) return { record: existing!, created: false, changed: false };
+        const writeKey = pre?.idempotencyKey ?? null;
         if (existing) {
-          await c.query("UPDATE servers SET spec = $1, credentials = $2, credentials_digest = $3, owner = $4, version = version + 1, updated_at = $5 WHERE name = $6", [...fields, now(), spec.name]);
+          await c.query("UPDATE servers SET spec = $1, credentials = $2, credentials_digest = $3, owner = $4, write_key = $5, version = version + 1, updated_at = $6 WHERE name = $7", [...fields, writeKey, now(), spec.name]);
           return { record: (await getServer(c, spec.name))!, created: false, changed: true };
         }
         const at = now();
-        await c.query("INSERT INTO servers (name, spec, credentials, credentials_digest, owner, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)", [spec.name, ...fields, at]);
+        await c.query("INSERT INTO servers (name, spec, credentials, credentials_digest, owner, write_key, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)", [spec.name, ...fields, writeKey, at]);
         return { record: (await getServer(c, spec.name))!, created: true, changed: true };
       });
     },
@@ -89,16 +93,20 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
     getPolicy: (name) => getPolicy(db.pool, name),
     putPolicy(spec, pre) {
       return write({ kind: "policy", name: spec.name }, async (c): Promise<WriteResult<PolicyRecord>> => {
-        const existing = await getPolicy(c, spec.name);
+        const stored = await row(c, "policies", spec.name);
+        const existing = stored ? policyFromRow(stored) : undefined;
+        const replay = replayOf(existing, stored?.write_key, pre);
+        if (replay) return replay;
         checkPreconditions("policy", spec.name, existing, pre);
         const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+        const writeKey = pre?.idempotencyKey ?? null;
         if (existing) {
           if (jsonEqual(existing.document, spec.document) && owner === existing.owner) return { record: existing, created: false, changed: false };
-          await c.query("UPDATE policies SET document = $1, owner = $2, version = version + 1, updated_at = $3 WHERE name = $4", [JSON.stringify(spec.document), owner, now(), spec.name]);
+          await c.query("UPDATE policies SET document = $1, owner = $2, write_key = $3, version = version + 1, updated_at = $4 WHERE name = $5", [JSON.stringify(spec.document), owner, writeKey, now(), spec.name]);
           return { record: (await getPolicy(c, spec.name))!, created: false, changed: true };
         }
         const at = now();
-        await c.query("INSERT INTO policies (name, document, owner, version, created_at, updated_at) VALUES ($1, $2, $3, 1, $4, $4)", [spec.name, JSON.stringify(spec.document), owner, at]);
+        await c.query("INSERT INTO policies (name, document, owner, write_key, version, created_at, updated_at) VALUES ($1, $2, $3, $4, 1, $5, $5)", [spec.name, JSON.stringify(spec.document), owner, writeKey, at]);
         return { record: (await getPolicy(c, spec.name))!, created: true, changed: true };
       });
     },
@@ -108,18 +116,22 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
     getGrant: (name) => getGrant(db.pool, name),
     putGrant(spec, newTokenHash, pre) {
       return write({ kind: "grant", name: spec.name }, async (c): Promise<WriteResult<GrantRecord>> => {
+        const stored = await row(c, "grants", spec.name);
+        const existing = stored ? grantFromRow(stored) : undefined;
+        const replay = replayOf(existing, stored?.write_key, pre);
+        if (replay) return replay;
         if (!(await row(c, "servers", spec.server))) throw missingReference("server", spec.server);
         if (spec.policy && !(await row(c, "policies", spec.policy))) throw missingReference("policy", spec.policy);
-        const existing = await getGrant(c, spec.name);
         checkPreconditions("grant", spec.name, existing, pre);
         const { fields, same } = grantFields(spec, existing);
         if (same) return { record: existing!, created: false, changed: false };
+        const writeKey = pre?.idempotencyKey ?? null;
         if (existing) {
-          await c.query("UPDATE grants SET server = $1, policy = $2, expires_at = $3, description = $4, owner = $5, version = version + 1, updated_at = $6 WHERE name = $7", [...fields, now(), spec.name]);
+          await c.query("UPDATE grants SET server = $1, policy = $2, expires_at = $3, description = $4, owner = $5, write_key = $6, version = version + 1, updated_at = $7 WHERE name = $8", [...fields, writeKey, now(), spec.name]);
           return { record: (await getGrant(c, spec.name))!, created: false, changed: true };
         }
         const at = now();
-        await c.query("INSERT INTO grants (name, server, policy, expires_at, description, owner, token_hash, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)", [spec.name, ...fields, newTokenHash, at]);
+        await c.query("INSERT INTO grants (name, server, policy, expires_at, description, owner, token_hash, write_key, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)", [spec.name, ...fields, newTokenHash, writeKey, at]);
         return { record: (await getGrant(c, spec.name))!, created: true, changed: true };
       });
     },
@@ -128,7 +140,7 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
         const existing = await getGrant(c, name);
         checkPreconditions("grant", name, existing, pre);
         if (!existing) return undefined;
-        await c.query("UPDATE grants SET token_hash = $1, version = version + 1, updated_at = $2 WHERE name = $3", [tokenHash, now(), name]);
+        await c.query("UPDATE grants SET token_hash = $1, write_key = NULL, version = version + 1, updated_at = $2 WHERE name = $3", [tokenHash, now(), name]);
         return getGrant(c, name);
       });
     },
@@ -138,16 +150,20 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
     getWebhook: (name) => getWebhook(db.pool, name),
     putWebhook(spec, pre) {
       return write({ kind: "webhook", name: spec.name }, async (c): Promise<WriteResult<WebhookRecord>> => {
-        const existing = await getWebhook(c, spec.name);
+        const stored = await row(c, "webhooks", spec.name);
+        const existing = stored ? webhookFromRow(stored, sealer) : undefined;
+        const replay = replayOf(existing, stored?.write_key, pre);
+        if (replay) return replay;
         checkPreconditions("webhook", spec.name, existing, pre);
         const { fields, same } = webhookFields(spec, existing, sealer);
         if (same) return { record: existing!, created: false, changed: false };
+        const writeKey = pre?.idempotencyKey ?? null;
         if (existing) {
-          await c.query("UPDATE webhooks SET url = $1, events = $2, secret = $3, secret_digest = $4, description = $5, owner = $6, version = version + 1, updated_at = $7 WHERE name = $8", [...fields, now(), spec.name]);
+          await c.query("UPDATE webhooks SET url = $1, events = $2, secret = $3, secret_digest = $4, description = $5, owner = $6, write_key = $7, version = version + 1, updated_at = $8 WHERE name = $9", [...fields, writeKey, now(), spec.name]);
           return { record: (await getWebhook(c, spec.name))!, created: false, changed: true };
         }
         const at = now();
-        await c.query("INSERT INTO webhooks (name, url, events, secret, secret_digest, description, owner, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)", [spec.name, ...fields, at]);
+        await c.query("INSERT INTO webhooks (name, url, events, secret, secret_digest, description, owner, write_key, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)", [spec.name, ...fields, writeKey, at]);
         return { record: (await getWebhook(c, spec.name))!, created: true, changed: true };
       });
     },

@@ -110,5 +110,10 @@ export function schemaSteps(dialect: keyof typeof TYPES): string[] {
      proxy_url TEXT NOT NULL,
      started_at TEXT NOT NULL,
      heartbeat_at TEXT NOT NULL);`,
+    // The Idempotency-Key of each object's last write: a retry of that write is answered without writing again.
+    `ALTER TABLE servers ADD COLUMN write_key TEXT;
+   ALTER TABLE policies ADD COLUMN write_key TEXT;
+   ALTER TABLE grants ADD COLUMN write_key TEXT;
+   ALTER TABLE webhooks ADD COLUMN write_key TEXT;`,
   ];
 }

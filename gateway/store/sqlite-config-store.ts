@@ -1,7 +1,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { jsonEqual, type GrantSpec } from "../../sdk/index.ts";
 import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
-import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, serverFields, serverFromRow, webhookFromRow, type Row } from "./config-rows.ts";
+import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, replayOf, serverFields, serverFromRow, webhookFromRow, type Row } from "./config-rows.ts";
 import type { Sealer } from "./seal.ts";
 import { transaction } from "./sqlite.ts";
 
@@ -14,6 +14,7 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
   };
 
   const now = () => clock().toISOString();
+  const lastWriteKey = (table: "servers" | "policies" | "grants" | "webhooks", name: string) => (q(`SELECT write_key FROM ${table} WHERE name = ?`).get(name) as Row | undefined)?.write_key;
 
   // ---- servers
   const getServer = (name: string) => {
@@ -56,15 +57,18 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
     async putWebhook(spec, pre) {
       return transaction(db, (): WriteResult<WebhookRecord> => {
         const existing = getWebhook(spec.name);
+        const replay = replayOf(existing, lastWriteKey("webhooks", spec.name), pre);
+        if (replay) return replay;
         checkPreconditions("webhook", spec.name, existing, pre);
         const { fields, same } = webhookFields(spec, existing, sealer);
         if (same) return { record: existing!, created: false, changed: false };
+        const writeKey = pre?.idempotencyKey ?? null;
         if (existing) {
-          q("UPDATE webhooks SET url = ?, events = ?, secret = ?, secret_digest = ?, description = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, now(), spec.name);
+          q("UPDATE webhooks SET url = ?, events = ?, secret = ?, secret_digest = ?, description = ?, owner = ?, write_key = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, writeKey, now(), spec.name);
           return { record: getWebhook(spec.name)!, created: false, changed: true };
         }
         const at = now();
-        q("INSERT INTO webhooks (name, url, events, secret, secret_digest, description, owner, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, at, at);
+        q("INSERT INTO webhooks (name, url, events, secret, secret_digest, description, owner, write_key, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, writeKey, at, at);
         return { record: getWebhook(spec.name)!, created: true, changed: true };
       });
     },
@@ -80,15 +84,19 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
     },
     async putServer(spec, pre) {
       return transaction(db, (): WriteResult<ServerRecord> => {
-        const { existing, fields, same } = serverFields(spec, q("SELECT * FROM servers WHERE name = ?").get(spec.name) as Row | undefined, sealer);
+        const stored = q("SELECT * FROM servers WHERE name = ?").get(spec.name) as Row | undefined;
+        const { existing, fields, same } = serverFields(spec, stored, sealer);
+        const replay = replayOf(existing, stored?.write_key, pre);
+        if (replay) return replay;
         checkPreconditions("server", spec.name, existing, pre);
         if (same) return { record: existing!, created: false, changed: false };
+        const writeKey = pre?.idempotencyKey ?? null;
         if (existing) {
-          q("UPDATE servers SET spec = ?, credentials = ?, credentials_digest = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, now(), spec.name);
+          q("UPDATE servers SET spec = ?, credentials = ?, credentials_digest = ?, owner = ?, write_key = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, writeKey, now(), spec.name);
           return { record: getServer(spec.name)!, created: false, changed: true };
         }
         const at = now();
-        q("INSERT INTO servers (name, spec, credentials, credentials_digest, owner, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, at, at);
+        q("INSERT INTO servers (name, spec, credentials, credentials_digest, owner, write_key, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, writeKey, at, at);
         return { record: getServer(spec.name)!, created: true, changed: true };
       });
     },
@@ -105,15 +113,18 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
     async putPolicy(spec, pre) {
       return transaction(db, (): WriteResult<PolicyRecord> => {
         const existing = getPolicy(spec.name);
+        const replay = replayOf(existing, lastWriteKey("policies", spec.name), pre);
+        if (replay) return replay;
         checkPreconditions("policy", spec.name, existing, pre);
         const owner = spec.owner === undefined ? (existing?.owner ?? null) : spec.owner;
+        const writeKey = pre?.idempotencyKey ?? null;
         if (existing) {
           if (jsonEqual(existing.document, spec.document) && owner === existing.owner) return { record: existing, created: false, changed: false };
-          q("UPDATE policies SET document = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(JSON.stringify(spec.document), owner, now(), spec.name);
+          q("UPDATE policies SET document = ?, owner = ?, write_key = ?, version = version + 1, updated_at = ? WHERE name = ?").run(JSON.stringify(spec.document), owner, writeKey, now(), spec.name);
           return { record: getPolicy(spec.name)!, created: false, changed: true };
         }
         const at = now();
-        q("INSERT INTO policies (name, document, owner, version, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)").run(spec.name, JSON.stringify(spec.document), owner, at, at);
+        q("INSERT INTO policies (name, document, owner, write_key, version, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)").run(spec.name, JSON.stringify(spec.document), owner, writeKey, at, at);
         return { record: getPolicy(spec.name)!, created: true, changed: true };
       });
     },
@@ -129,18 +140,21 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
     },
     async putGrant(spec: GrantSpec, newTokenHash, pre) {
       return transaction(db, (): WriteResult<GrantRecord> => {
+        const existing = getGrant(spec.name);
+        const replay = replayOf(existing, lastWriteKey("grants", spec.name), pre);
+        if (replay) return replay;
         if (!getServer(spec.server)) throw missingReference("server", spec.server);
         if (spec.policy && !getPolicy(spec.policy)) throw missingReference("policy", spec.policy);
-        const existing = getGrant(spec.name);
         checkPreconditions("grant", spec.name, existing, pre);
         const { fields, same } = grantFields(spec, existing);
         if (same) return { record: existing!, created: false, changed: false };
+        const writeKey = pre?.idempotencyKey ?? null;
         if (existing) {
-          q("UPDATE grants SET server = ?, policy = ?, expires_at = ?, description = ?, owner = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, now(), spec.name);
+          q("UPDATE grants SET server = ?, policy = ?, expires_at = ?, description = ?, owner = ?, write_key = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, writeKey, now(), spec.name);
           return { record: getGrant(spec.name)!, created: false, changed: true };
         }
         const at = now();
-        q("INSERT INTO grants (name, server, policy, expires_at, description, owner, token_hash, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, newTokenHash, at, at);
+        q("INSERT INTO grants (name, server, policy, expires_at, description, owner, token_hash, write_key, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, newTokenHash, writeKey, at, at);
         return { record: getGrant(spec.name)!, created: true, changed: true };
       });
     },
@@ -149,7 +163,7 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
         const existing = getGrant(name);
         checkPreconditions("grant", name, existing, pre);
         if (!existing) return undefined;
-        q("UPDATE grants SET token_hash = ?, version = version + 1, updated_at = ? WHERE name = ?").run(tokenHash, now(), name);
+        q("UPDATE grants SET token_hash = ?, write_key = NULL, version = version + 1, updated_at = ? WHERE name = ?").run(tokenHash, now(), name);
         return getGrant(name);
       });
     },

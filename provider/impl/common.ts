@@ -1,11 +1,15 @@
 import { AdminApiError, ToolgateError, jsonEqual, type Issue } from "../../sdk/index.ts";
-import type { AdminClient, Kind, Versioned } from "../../sdk/index.ts";
+import type { Kind } from "../../sdk/index.ts";
+import { sameStack } from "./ownership.ts";
 
 /** The value the engine puts where an input is not known yet (during preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Version of the outputs this implementation writes; read/diff/update accept every earlier version. */
-export const OUTPUTS_SCHEMA_VERSION = 1;
+export const OUTPUTS_SCHEMA_VERSION = 2;
+
+/** Outputs of every kind that are never inputs. */
+const COMMON_OUTPUT_ONLY = ["ownedAs"];
 
 export type Props = Record<string, unknown>;
 
@@ -41,7 +45,7 @@ export function toFailures(issues: readonly Issue[], prefix = ""): CheckFailure[
 export function inputsOf(props: Props, outputOnly: readonly string[] = []): Props {
   const out: Props = {};
   for (const [k, v] of Object.entries(props)) {
-    if (k.startsWith("__") || outputOnly.includes(k) || v === undefined) continue;
+    if (k.startsWith("__") || outputOnly.includes(k) || COMMON_OUTPUT_ONLY.includes(k) || v === undefined) continue;
     out[k] = v;
   }
   return out;
@@ -50,6 +54,8 @@ export function inputsOf(props: Props, outputOnly: readonly string[] = []): Prop
 /**
  * The engine's diff for every kind: pure, a deep key-order-insensitive comparison of old outputs with new
  * inputs on `keys`; a new `name` replaces the object (deleted first: names are unique in the gateway).
+ * Owners of the same stack are no change: an owner written by an earlier version (the stack only) or before an
+ * alias (the old URN) is still this stack's; the next real update records the current URN.
  */
 export function diffOn(keys: readonly string[]) {
   return async (_id: string, olds: Props, news: Props) => {
@@ -60,35 +66,7 @@ export function diffOn(keys: readonly string[]) {
 
 /** Which of `keys` differ between old outputs and new inputs (deep, key-order-insensitive). */
 function changedKeys(olds: Props, news: Props, keys: readonly string[]): string[] {
-  return keys.filter((k) => !jsonEqual(olds[k] ?? null, news[k] ?? null));
-}
-
-/**
- * Creates `name` unless an object of that name exists that this stack does not own. Owned objects (e.g. left
- * by an interrupted `up`) and `adopt: true` are updated in place. Two stacks never silently share an object.
- */
-export async function upsertOwned<T extends { owner?: string | null }>(
-  client: AdminClient,
-  kind: Kind,
-  name: string,
-  body: Props,
-  owner: string,
-  adopt: boolean,
-): Promise<Versioned<T> & { created: boolean }> {
-  try {
-    return await client.put<T>(kind, name, body, { ifNoneMatch: "*" });
-  } catch (error) {
-    if (!(error instanceof AdminApiError) || error.status !== 412) throw error;
-  }
-  const existing = await client.get<T>(kind, name);
-  if (existing && existing.value.owner !== owner && !adopt) {
-    const by = existing.value.owner ? `by "${existing.value.owner}"` : "outside Pulumi";
-    throw new ToolgateError(
-      "conflict",
-      `${singular(kind)} "${name}" already exists in the gateway and is managed ${by}. To take it over from this stack, set \`adopt: true\` on the resource; or pick another name.`,
-    );
-  }
-  return client.put<T>(kind, name, body, existing?.etag ? { ifMatch: existing.etag } : {});
+  return keys.filter((k) => !(k === "owner" && sameStack(olds[k], news[k])) && !jsonEqual(olds[k] ?? null, news[k] ?? null));
 }
 
 export function singular(kind: Kind): string {
@@ -99,10 +77,23 @@ export function singular(kind: Kind): string {
 export function forPulumi<T>(operation: string, name: string, work: () => Promise<T>): Promise<T> {
   return work().catch((error: unknown) => {
     if (error instanceof ToolgateError) {
-      const wrapped = new Error(`toolgate: ${operation} "${name}": ${error.message}`);
+      const wrapped = new Error(`toolgate: ${operation} "${name}": ${error.message}${referenceHint(error)}`);
       wrapped.stack = "";
       throw wrapped;
     }
     throw error;
   });
+}
+
+/**
+ * A grant naming a server or policy that does not exist (yet): the usual cause is a name given as a string, which
+ * does not make Pulumi create that resource first.
+ */
+function referenceHint(error: ToolgateError): string {
+  if (!(error instanceof AdminApiError) || error.status !== 422) return "";
+  const missing = error.issues.find((i) => (i.path === "/policy" || i.path === "/server") && i.message.endsWith("does not exist"));
+  if (!missing) return "";
+  const kind = missing.path.slice(1);
+  const example = kind === "policy" ? "`policy: readOnly` (the Policy resource) rather than `policy: \"read-only\"`" : "`server: stripe` (the McpServer resource) rather than `server: \"stripe\"`";
+  return `\nIf this program creates that ${kind}, pass the resource instead of its name, e.g. ${example}: Pulumi then creates it before the grant.`;
 }

@@ -1,7 +1,7 @@
 import { AdminApiError } from "../../sdk/index.ts";
 import { adminClient } from "./config.ts";
-import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, upsertOwned, type CheckFailure, type Props } from "./common.ts";
-import { deleteOwned, nameFailures } from "./lifecycle.ts";
+import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, type CheckFailure, type Props } from "./common.ts";
+import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
 
 interface GrantObject {
   name: string;
@@ -42,14 +42,12 @@ export const grantProvider = {
     const name = inputs.name as string;
     return forPulumi("create grant", name, async () => {
       const client = adminClient();
-      const owner = inputs.owner as string;
-      const before = await client.get<GrantObject>("grants", name);
-      const r = await upsertOwned<GrantObject>(client, "grants", name, body(inputs), owner, inputs.adopt === true);
+      const r = await createOwned<GrantObject>(client, "grants", name, body(inputs), inputs.owner as string, inputs.adopt === true);
       let token = r.value.token;
       let live = r.value;
-      // A grant this stack created but never recorded (an interrupted `up`) has a token nobody holds: issue one.
-      // An adopted grant keeps its token unless `rotation` asks for a new one.
-      if (!r.created && (before?.value.owner === owner || inputs.rotation !== undefined)) {
+      // A grant this resource created but never recorded (a lost answer, an interrupted `up`) has a token nobody
+      // holds: issue one. An adopted grant keeps its token unless `rotation` asks for a new one.
+      if (token === undefined && (!r.adopted || inputs.rotation !== undefined)) {
         live = (await client.rotateGrant<GrantObject>(name)).value;
         token = live.token;
       }
@@ -78,7 +76,7 @@ export const grantProvider = {
     const name = news.name as string;
     return forPulumi("update grant", name, async () => {
       const client = adminClient();
-      let live = (await client.put<GrantObject>("grants", name, body(news))).value;
+      let live = (await updateOwned<GrantObject>(client, "grants", name, body(news), news.owner as string, news.adopt === true)).value;
       let token = olds.token as string | undefined;
       if ((olds.rotation ?? null) !== (news.rotation ?? null)) {
         live = (await client.rotateGrant<GrantObject>(name)).value;
@@ -91,7 +89,7 @@ export const grantProvider = {
   async delete(id: string, props: Props) {
     return forPulumi("delete grant", id, async () => {
       try {
-        await deleteOwned(adminClient(), "grants", id, props.owner as string | undefined);
+        await deleteOwned(adminClient(), "grants", id, props);
       } catch (error) {
         if (error instanceof AdminApiError && error.status === 404) return;
         throw error;

@@ -1,7 +1,7 @@
 import { validatePolicy } from "../../sdk/index.ts";
 import { adminClient } from "./config.ts";
-import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, upsertOwned, type CheckFailure, type Props } from "./common.ts";
-import { deleteOwned, nameFailures } from "./lifecycle.ts";
+import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, type CheckFailure, type Props } from "./common.ts";
+import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
 
 interface PolicyObject {
   name: string;
@@ -30,7 +30,7 @@ export const policyProvider = {
   async create(inputs: Props) {
     const name = inputs.name as string;
     return forPulumi("create policy", name, async () => {
-      const r = await upsertOwned<PolicyObject>(adminClient(), "policies", name, body(inputs), inputs.owner as string, inputs.adopt === true);
+      const r = await createOwned<PolicyObject>(adminClient(), "policies", name, body(inputs), inputs.owner as string, inputs.adopt === true);
       return { id: name, outs: outputs(inputs, r.value) };
     });
   },
@@ -47,13 +47,13 @@ export const policyProvider = {
   async update(_id: string, _olds: Props, news: Props) {
     const name = news.name as string;
     return forPulumi("update policy", name, async () => {
-      const r = await adminClient().put<PolicyObject>("policies", name, body(news));
+      const r = await updateOwned<PolicyObject>(adminClient(), "policies", name, body(news), news.owner as string, news.adopt === true);
       return { outs: outputs(news, r.value) };
     });
   },
 
   async delete(id: string, props: Props) {
-    return forPulumi("delete policy", id, () => deleteOwned(adminClient(), "policies", id, props.owner as string | undefined));
+    return forPulumi("delete policy", id, () => deleteOwned(adminClient(), "policies", id, props));
   },
 };
 

@@ -1,7 +1,7 @@
 import { ServerSpecSchema, zodIssues } from "../../sdk/index.ts";
 import { adminClient } from "./config.ts";
-import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, upsertOwned, type CheckFailure, type Props } from "./common.ts";
-import { deleteOwned, nameFailures } from "./lifecycle.ts";
+import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, type CheckFailure, type Props } from "./common.ts";
+import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
 
 type Credentials = { headers?: Record<string, string>; env?: Record<string, string>; secretArgs?: string[] };
 
@@ -54,7 +54,7 @@ export const serverProvider = {
   async create(inputs: Props) {
     const name = inputs.name as string;
     return forPulumi("create server", name, async () => {
-      const r = await upsertOwned<ServerObject>(adminClient(), "servers", name, { ...spec(inputs), owner: inputs.owner }, inputs.owner as string, inputs.adopt === true);
+      const r = await createOwned<ServerObject>(adminClient(), "servers", name, { ...spec(inputs), owner: inputs.owner }, inputs.owner as string, inputs.adopt === true);
       return { id: name, outs: outputs(inputs, r.value) };
     });
   },
@@ -86,13 +86,13 @@ export const serverProvider = {
   async update(_id: string, _olds: Props, news: Props) {
     const name = news.name as string;
     return forPulumi("update server", name, async () => {
-      const r = await adminClient().put<ServerObject>("servers", name, { ...spec(news), owner: news.owner });
+      const r = await updateOwned<ServerObject>(adminClient(), "servers", name, { ...spec(news), owner: news.owner }, news.owner as string, news.adopt === true);
       return { outs: outputs(news, r.value) };
     });
   },
 
   async delete(id: string, props: Props) {
-    return forPulumi("delete server", id, () => deleteOwned(adminClient(), "servers", id, props.owner as string | undefined));
+    return forPulumi("delete server", id, () => deleteOwned(adminClient(), "servers", id, props));
   },
 };
 

@@ -1,7 +1,7 @@
 import { WebhookSpecSchema, zodIssues } from "../../sdk/index.ts";
 import { adminClient } from "./config.ts";
-import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, upsertOwned, type CheckFailure, type Props } from "./common.ts";
-import { deleteOwned, nameFailures } from "./lifecycle.ts";
+import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, type CheckFailure, type Props } from "./common.ts";
+import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
 
 interface WebhookObject {
   name: string;
@@ -36,7 +36,7 @@ export const webhookProvider = {
   async create(inputs: Props) {
     const name = inputs.name as string;
     return forPulumi("create webhook", name, async () => {
-      const r = await upsertOwned<WebhookObject>(adminClient(), "webhooks", name, spec(inputs), inputs.owner as string, inputs.adopt === true);
+      const r = await createOwned<WebhookObject>(adminClient(), "webhooks", name, spec(inputs), inputs.owner as string, inputs.adopt === true);
       return { id: name, outs: outputs(inputs, r.value) };
     });
   },
@@ -62,13 +62,13 @@ export const webhookProvider = {
   async update(_id: string, _olds: Props, news: Props) {
     const name = news.name as string;
     return forPulumi("update webhook", name, async () => {
-      const r = await adminClient().put<WebhookObject>("webhooks", name, spec(news));
+      const r = await updateOwned<WebhookObject>(adminClient(), "webhooks", name, spec(news), news.owner as string, news.adopt === true);
       return { outs: outputs(news, r.value) };
     });
   },
 
   async delete(id: string, props: Props) {
-    return forPulumi("delete webhook", id, () => deleteOwned(adminClient(), "webhooks", id, props.owner as string | undefined));
+    return forPulumi("delete webhook", id, () => deleteOwned(adminClient(), "webhooks", id, props));
   },
 };
 

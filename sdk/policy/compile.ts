@@ -79,6 +79,8 @@ export interface CompiledPolicy {
   explainRequest(input: RequestInput): { decision: RequestDecision; steps: TraceStep[] };
   /** The policy's `client_roots`, or undefined when the policy is silent. */
   readonly clientRoots: "allow" | "deny" | undefined;
+  /** Whether `filterTools` can remove anything (`hide`, a risk `hide`, or `list: "filtered"`): lists are then per grant. */
+  readonly filtersLists: boolean;
 }
 
 export interface CompileOptions {
@@ -258,6 +260,7 @@ export function compilePolicy(document: PolicyDocument, options: CompileOptions 
     decideRequest: methods.decideRequest,
     explainRequest: methods.explainRequest,
     clientRoots: methods.clientRoots,
+    filtersLists: listFiltered || hideAll || hidden.size > 0 || [...riskRules.values()].some((r) => r.action === "hide"),
   };
 }
 

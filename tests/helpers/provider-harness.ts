@@ -54,10 +54,14 @@ export class ProviderHarness {
     this.client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   }
 
-  /** Spawns the dynamic-provider server with the project as cwd (so `toolgate/provider-impl` resolves) and configures it. */
+  /**
+   * Spawns the dynamic-provider server with the project as cwd (so `toolgate/provider-impl` resolves) and configures
+   * it with `config` (stack config as the engine passes it). The TOOLGATE_* variables of the test's own environment
+   * are not passed on: only `env`.
+   */
   static async start(env: NodeJS.ProcessEnv, config: Record<string, string> = {}): Promise<ProviderHarness> {
     const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider");
-    const child = spawn(process.execPath, [entry, "127.0.0.1:1"], { cwd: ROOT, env: { ...process.env, PULUMI_NODEJS_PROJECT: "shop", PULUMI_NODEJS_STACK: "dev", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [entry, "127.0.0.1:1"], { cwd: ROOT, env: { ...process.env, PULUMI_NODEJS_PROJECT: "shop", PULUMI_NODEJS_STACK: "dev", TOOLGATE_ENDPOINT: "", TOOLGATE_TOKEN: "", TOOLGATE_TIMEOUT_MS: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     const stderr: string[] = [];
     child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
     const port = await new Promise<number>((resolve, reject) => {

@@ -2,6 +2,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { ProviderHarness, UNKNOWN, type Props } from "../helpers/provider-harness.ts";
+import { startLossyProxy } from "../helpers/lossy-proxy.ts";
 
 /**
  * The engine's view of the provider: the real `@pulumi/pulumi` dynamic-provider gRPC server, fed the serialized
@@ -31,6 +32,8 @@ const httpServer = (name: string, extra: Props = {}): Props => ({
   ...extra,
 });
 const policyDoc = { version: "1", default: "deny", tools: { search: {} } };
+/** The provider's error message as the engine receives it (without gRPC's status prefix). */
+const said = (error: Error) => (error as Error & { details?: string }).details ?? error.message;
 
 test("check reports every problem on its property path, without the network", async () => {
   const offline = await ProviderHarness.start({ TOOLGATE_ENDPOINT: "", TOOLGATE_TOKEN: "" });
@@ -160,20 +163,111 @@ test("delete of a missing object is done, not an error", async () => {
 });
 
 test("creating over an object another stack or a human owns fails with how to adopt it", async () => {
-  await gw.admin.put("policies", "taken", { document: policyDoc, owner: "pulumi:other/prod" });
-  await assert.rejects(provider.createResource("policy", "taken", { name: "taken", owner: OWNER, document: policyDoc }), (error: Error) => {
-    assert.match(error.message, /policy "taken" already exists in the gateway and is managed by "pulumi:other\/prod"\. To take it over from this stack, set `adopt: true` on the resource; or pick another name\./);
+  const theirs = "urn:pulumi:prod::other::pulumi-nodejs:dynamic/toolgate:Policy::taken";
+  await gw.admin.put("policies", "taken", { document: policyDoc, owner: theirs });
+  await assert.rejects(provider.createResource("policy", "taken", { name: "taken", owner: provider.urn("policy", "taken"), document: policyDoc }), (error: Error) => {
+    assert.equal(
+      said(error),
+      `toolgate: create policy "taken": policy "taken" exists in the gateway and is managed by stack "other/prod" (resource ${theirs}). To take it over from this stack, set \`adopt: true\` on the resource; or pick another name.`,
+    );
     return true;
   });
   await gw.admin.put("policies", "manual", { document: policyDoc });
-  await assert.rejects(provider.createResource("policy", "manual", { name: "manual", owner: OWNER, document: policyDoc }), /is managed outside Pulumi/);
+  await assert.rejects(provider.createResource("policy", "manual", { name: "manual", owner: provider.urn("policy", "manual"), document: policyDoc }), /is managed outside Pulumi/);
 
-  const adopted = await provider.createResource("policy", "taken", { name: "taken", owner: OWNER, document: policyDoc, adopt: true });
+  const adopted = await provider.createResource("policy", "taken", { name: "taken", owner: provider.urn("policy", "taken"), document: policyDoc, adopt: true });
   assert.equal(adopted.id, "taken");
-  assert.equal((await gw.admin.get<{ owner: string }>("policies", "taken"))!.value.owner, OWNER);
-  // An object left by this stack (an interrupted up) is simply taken over.
-  await gw.admin.put("policies", "leftover", { document: policyDoc, owner: OWNER });
-  assert.equal((await provider.createResource("policy", "leftover", { name: "leftover", owner: OWNER, document: policyDoc })).id, "leftover");
+  assert.equal((await gw.admin.get<{ owner: string }>("policies", "taken"))!.value.owner, provider.urn("policy", "taken"));
+  // An object left by this very resource (an interrupted up) is simply taken over.
+  await gw.admin.put("policies", "leftover", { document: policyDoc, owner: provider.urn("policy", "leftover") });
+  assert.equal((await provider.createResource("policy", "leftover", { name: "leftover", owner: provider.urn("policy", "leftover"), document: policyDoc })).id, "leftover");
+});
+
+test("a resource renamed without an alias is refused with the alias to add; the object is never deleted by its old name", async () => {
+  const oldUrn = provider.urn("policy", "support");
+  const newUrn = provider.urn("policy", "support-v2");
+  const original = await provider.createResource("policy", "support", { name: "support", owner: oldUrn, document: policyDoc });
+  await assert.rejects(provider.createResource("policy", "support-v2", { name: "support", owner: newUrn, document: policyDoc }), (error: Error) => {
+    assert.equal(
+      said(error),
+      `toolgate: create policy "support": policy "support" is managed by another resource of this stack, ${oldUrn}. ` +
+        "If this resource is that one renamed (or moved to another parent), tell Pulumi with the `aliases` option so it moves the state instead of creating the object over and then deleting it: " +
+        'add { aliases: [{ name: "support" }] } to this resource\'s options. To take the object over from that resource instead, set `adopt: true`.',
+    );
+    return true;
+  });
+  assert.equal((await gw.admin.get<{ owner: string }>("policies", "support"))!.value.owner, oldUrn, "the refused create wrote nothing");
+
+  // Taken over with adopt, the old resource's delete (the second half of Pulumi's create-then-delete) leaves it.
+  await provider.createResource("policy", "support-v2", { name: "support", owner: newUrn, document: policyDoc, adopt: true });
+  await provider.delete("policy", "support", "support", original.outs);
+  assert.equal((await gw.admin.get<{ owner: string }>("policies", "support"))!.value.owner, newUrn);
+  assert.match(provider.stderr.join(""), new RegExp(`toolgate: not deleting policy "support": it is managed by stack "shop/dev" \\(resource ${newUrn.replaceAll(/[.$]/g, "\\$&")}\\) now; only this resource leaves the stack`));
+
+  // Moved under another parent: the alias names the old URN.
+  const componentUrn = "urn:pulumi:dev::shop::acme:index:Team$pulumi-nodejs:dynamic/toolgate:Policy::support";
+  await assert.rejects(provider.createResource("policy", "support", { name: "support", owner: componentUrn, document: policyDoc }), (error: Error) => {
+    assert.ok(said(error).includes(`add { aliases: ["${newUrn}"] } to this resource's options`), error.message);
+    return true;
+  });
+});
+
+test("owners written by earlier versions (the stack only) are this stack's: no diff, taken over on create, deleted by their resource", async () => {
+  const legacy = "pulumi:shop/dev";
+  const created = await provider.createResource("policy", "old-style", { name: "old-style", owner: legacy, document: policyDoc });
+  const diff = await provider.diff("policy", "old-style", "old-style", created.outs, { name: "old-style", owner: provider.urn("policy", "old-style"), document: policyDoc });
+  assert.equal(diff.changes, "none", "upgrading the provider does not update every object");
+  const updated = await provider.updateResource("policy", "old-style", "old-style", { name: "old-style", owner: legacy, document: policyDoc }, created.outs, { name: "old-style", owner: provider.urn("policy", "old-style"), document: { ...policyDoc, default: "allow" } });
+  assert.equal(updated.outs.owner, provider.urn("policy", "old-style"), "a real update records the resource's URN");
+  assert.equal((await gw.admin.get<{ owner: string }>("policies", "old-style"))!.value.owner, provider.urn("policy", "old-style"));
+  await provider.delete("policy", "old-style", "old-style", updated.outs);
+  assert.equal(await gw.admin.get("policies", "old-style"), undefined);
+
+  await gw.admin.put("policies", "left-by-v1", { document: policyDoc, owner: legacy });
+  assert.equal((await provider.createResource("policy", "left-by-v1", { name: "left-by-v1", owner: provider.urn("policy", "left-by-v1"), document: policyDoc })).id, "left-by-v1");
+});
+
+test("ownership is checked on update and delete: an object another stack adopted is not taken back or deleted", async () => {
+  const mine = provider.urn("server", "shared");
+  const inputs = httpServer("shared", { owner: mine });
+  const created = await provider.createResource("server", "shared", inputs);
+  const theirs = "urn:pulumi:prod::shop::pulumi-nodejs:dynamic/toolgate:McpServer::shared";
+  const live = await gw.admin.get("servers", "shared");
+  await gw.admin.put("servers", "shared", { owner: theirs, transport: { type: "streamable-http", url: "https://mcp.example.com/mcp", headers: { Authorization: "Bearer theirs" } } }, { ifMatch: live!.etag });
+  const taken = (await gw.admin.get<{ version: number; credentialsDigest: string }>("servers", "shared"))!.value;
+
+  // up --refresh: the refresh shows the new owner, the update that would take it back is refused.
+  const refreshed = await provider.read("server", "shared", "shared", created.outs);
+  assert.equal(refreshed.props.owner, theirs);
+  const checked = (await provider.check("server", "shared", {}, inputs)).inputs;
+  assert.equal((await provider.diff("server", "shared", "shared", refreshed.props, checked)).changes, "some");
+  await assert.rejects(provider.update("server", "shared", "shared", refreshed.props, checked), (error: Error) => {
+    assert.equal(
+      said(error),
+      `toolgate: update server "shared": server "shared" exists in the gateway and is managed by stack "shop/prod" (resource ${theirs}). To take it over from this stack, set \`adopt: true\` on the resource; or pick another name.`,
+    );
+    return true;
+  });
+  const after = (await gw.admin.get<{ version: number; credentialsDigest: string; owner: string }>("servers", "shared"))!.value;
+  assert.deepEqual([after.owner, after.version, after.credentialsDigest], [theirs, taken.version, taken.credentialsDigest], "their credentials are untouched");
+
+  // destroy: not deleted, even from refreshed state (whose owner is theirs now).
+  await provider.delete("server", "shared", "shared", refreshed.props);
+  assert.equal((await gw.admin.get<{ owner: string }>("servers", "shared"))!.value.owner, theirs);
+
+  // adopt: true takes it back on update.
+  const adopted = await provider.update("server", "shared", "shared", refreshed.props, { ...checked, adopt: true });
+  assert.equal(adopted.owner, mine);
+  assert.equal((await gw.admin.get<{ owner: string }>("servers", "shared"))!.value.owner, mine);
+});
+
+test("a grant naming a policy that does not exist says to pass the resource", async () => {
+  await provider.createResource("server", "lonely", httpServer("lonely", { owner: provider.urn("server", "lonely") }));
+  await assert.rejects(provider.createResource("grant", "early", { name: "early", owner: provider.urn("grant", "early"), server: "lonely", policy: "not-yet" }), (error: Error) => {
+    assert.match(said(error), /^toolgate: create grant "early": PUT \/v1\/grants\/early failed with 422: policy "not-yet" does not exist; create it first\n/);
+    assert.ok(said(error).includes("If this program creates that policy, pass the resource instead of its name, e.g. `policy: readOnly` (the Policy resource) rather than `policy: \"read-only\"`: Pulumi then creates it before the grant."), error.message);
+    return true;
+  });
 });
 
 test("secrets: only the secret keys carry secret values; the grant token is kept across updates and changes on rotation", async () => {
@@ -225,6 +319,102 @@ test("a clear error when neither stack config nor environment names the gateway"
     });
   } finally {
     await wrongToken.stop();
+  }
+});
+
+test("TOOLGATE_TOKEN wins over stack config, which refresh and destroy get from the state; a 401 says where the token came from", async () => {
+  const inputs = (name: string) => ({ name, owner: provider.urn("policy", name), document: policyDoc });
+  const stale = { "toolgate:endpoint": gw.adminUrl, "toolgate:token": "tga_rotated-away-token" };
+  const fromState = await ProviderHarness.start({}, stale);
+  try {
+    await assert.rejects(fromState.createResource("policy", "rotated", inputs("rotated")), (error: Error) => {
+      assert.equal(
+        said(error),
+        'toolgate: create policy "rotated": PUT /v1/policies/rotated failed with 401: The admin token is not valid. The admin token came from stack config toolgate:token as Pulumi passed it to the provider; ' +
+          "refresh, destroy and the refresh of --refresh get the value saved in the state by the last `pulumi up`, not the current config: after rotating the token, set TOOLGATE_TOKEN (it takes precedence) or run with --run-program.",
+      );
+      return true;
+    });
+  } finally {
+    await fromState.stop();
+  }
+  const envWins = await ProviderHarness.start({ TOOLGATE_TOKEN: gw.adminToken }, stale);
+  try {
+    assert.equal((await envWins.createResource("policy", "rotated", inputs("rotated"))).id, "rotated");
+  } finally {
+    await envWins.stop();
+  }
+  const envWrong = await ProviderHarness.start({ TOOLGATE_TOKEN: "tga_wrong-token-from-env" }, { "toolgate:endpoint": gw.adminUrl, "toolgate:token": gw.adminToken });
+  try {
+    await assert.rejects(envWrong.createResource("policy", "env-wrong", inputs("env-wrong")), (error: Error) => {
+      assert.equal(said(error), 'toolgate: create policy "env-wrong": PUT /v1/policies/env-wrong failed with 401: The admin token is not valid. The admin token came from the TOOLGATE_TOKEN environment variable.');
+      return true;
+    });
+  } finally {
+    await envWrong.stop();
+  }
+  const badTimeout = await ProviderHarness.start({ TOOLGATE_TIMEOUT_MS: "soon" }, { "toolgate:endpoint": gw.adminUrl, "toolgate:token": gw.adminToken });
+  try {
+    await assert.rejects(badTimeout.createResource("policy", "t", inputs("t")), (error: Error) => {
+      assert.equal(said(error), 'toolgate: create policy "t": the request timeout from the TOOLGATE_TIMEOUT_MS environment variable must be a whole number of milliseconds from 100 to 600000, got "soon"');
+      return true;
+    });
+  } finally {
+    await badTimeout.stop();
+  }
+});
+
+test("a write whose answer was lost is not applied twice: its retry gets the first write's result, and a grant still gets a token", async () => {
+  // The gateway itself: a write carrying the Idempotency-Key of the object's last write is answered as it is.
+  const put = (key: string) =>
+    fetch(`${gw.adminUrl}/v1/policies/keyed`, { method: "PUT", headers: { authorization: `Bearer ${gw.adminToken}`, "content-type": "application/json", "if-none-match": "*", "idempotency-key": key }, body: JSON.stringify({ document: policyDoc }) });
+  const first = await put("k-1");
+  assert.equal(first.status, 201);
+  const again = await put("k-1");
+  assert.deepEqual([again.status, again.headers.get("idempotent-replayed"), ((await again.json()) as { version: number }).version], [200, "true", 1]);
+  assert.equal((await put("k-2")).status, 412, "another write is still refused by If-None-Match");
+  assert.equal((await put("bad key")).status, 400);
+
+  const proxy = await startLossyProxy(gw.adminUrl);
+  const lossy = await ProviderHarness.start({}, { "toolgate:endpoint": proxy.url, "toolgate:token": gw.adminToken });
+  try {
+    await provider.createResource("server", "flaky", httpServer("flaky", { owner: provider.urn("server", "flaky") }));
+    const policy = await provider.createResource("policy", "flaky-p", { name: "flaky-p", owner: provider.urn("policy", "flaky-p"), document: policyDoc });
+    proxy.loseNextAnswer("PUT", "/v1/grants/flaky-agent");
+    const grant = await lossy.createResource("grant", "flaky-agent", { name: "flaky-agent", owner: provider.urn("grant", "flaky-agent"), server: "flaky", policy: "flaky-p" });
+    assert.match(String(grant.outs.token), /^tg_/, "the token of the lost answer is replaced by a new one, not left out");
+    const call = await fetch(`${gw.proxyUrl}/mcp/flaky`, { method: "POST", headers: { authorization: `Bearer ${grant.outs.token}`, "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" });
+    assert.notEqual(call.status, 401, "the token in state works");
+
+    proxy.loseNextAnswer("PUT", "/v1/policies/flaky-p");
+    const doc2 = { ...policyDoc, tools: { search: {}, fetch: {} } };
+    const updated = await lossy.updateResource("policy", "flaky-p", "flaky-p", { name: "flaky-p", owner: provider.urn("policy", "flaky-p"), document: policyDoc }, policy.outs, { name: "flaky-p", owner: provider.urn("policy", "flaky-p"), document: doc2 });
+    assert.equal(updated.outs.version, 2, "written once, though sent twice with If-Match");
+  } finally {
+    await lossy.stop();
+    await proxy.close();
+  }
+});
+
+test("a create the gateway took after the provider gave up is this resource's for the next up; the timeout says how long it really waited", async () => {
+  const proxy = await startLossyProxy(gw.adminUrl);
+  const impatient = await ProviderHarness.start({ TOOLGATE_TIMEOUT_MS: "200" }, { "toolgate:endpoint": proxy.url, "toolgate:token": gw.adminToken });
+  try {
+    const inputs = { name: "frozen", owner: provider.urn("policy", "frozen"), document: policyDoc };
+    proxy.freeze("PUT", "/v1/policies/frozen");
+    await assert.rejects(impatient.createResource("policy", "frozen", inputs), (error: Error) => {
+      const at = proxy.url.replaceAll(".", "\\.");
+      assert.match(said(error), new RegExp(`^toolgate: create policy "frozen": PUT /v1/policies/frozen timed out: no answer in 4 attempts over (\\d+ ms|\\d+\\.\\d s), each given 200 ms, from the gateway at ${at} \\(from stack config toolgate:endpoint `));
+      return true;
+    });
+    // The gateway resumes and takes the four attempts: the first creates, the other three repeat it.
+    await proxy.resume();
+    assert.equal((await gw.admin.get<{ version: number }>("policies", "frozen"))!.value.version, 1);
+    const nextUp = await impatient.createResource("policy", "frozen", inputs);
+    assert.deepEqual([nextUp.id, nextUp.outs.version, nextUp.outs.ownedAs], ["frozen", 1, provider.urn("policy", "frozen")]);
+  } finally {
+    await impatient.stop();
+    await proxy.close();
   }
 });
 

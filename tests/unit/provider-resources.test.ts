@@ -31,7 +31,7 @@ before(async () => {
 const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((done) => o.apply((v) => done(v)));
 const isSecret = <T>(o: pulumi.Output<T>) => (o as unknown as { isSecret: Promise<boolean> }).isSecret;
 
-test("resources get distinct type tokens, default names without suffix, and the stack as owner", async () => {
+test("resources get distinct type tokens, default names without suffix, and their URN as owner", async () => {
   const server = new McpServer("stripe", { transport: { type: "streamable-http", url: "https://mcp.example.com/mcp" } });
   const policy = new Policy("read-only", { document: { version: "1", default: "deny", tools: { search: {} } } });
   const grant = new Grant("support-agent", { server, policy, name: "support" });
@@ -43,7 +43,7 @@ test("resources get distinct type tokens, default names without suffix, and the 
   assert.equal(byName["read-only"]!.type, "pulumi-nodejs:dynamic/toolgate:Policy");
   assert.equal(byName["support-agent"]!.type, "pulumi-nodejs:dynamic/toolgate:Grant");
   assert.equal(byName.stripe!.inputs.name, "stripe");
-  assert.equal(byName.stripe!.inputs.owner, "pulumi:shop/prod");
+  assert.equal(byName.stripe!.inputs.owner, "urn:pulumi:prod::shop::pulumi-nodejs:dynamic/toolgate:McpServer::stripe");
 });
 
 test("server credentials are split out of the transport and secret; the transport stays readable", async () => {
