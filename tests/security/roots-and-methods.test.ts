@@ -9,7 +9,10 @@ import { pathToFileURL } from "node:url";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { serveOverHttp, type EverythingHttp } from "../fixtures/everything-http.ts";
-import { answerTo, openSession, post, type JsonRpc } from "../fixtures/raw-mcp.ts";
+import { foldKey } from "../../sdk/index.ts";
+import { createProbeServer } from "../fixtures/probe-server.ts";
+import { answerTo, isEventStream, openSession, post, PROTOCOL_VERSION, sseEvents, type JsonRpc } from "../fixtures/raw-mcp.ts";
+import { serveRecordingRaw, type RawRecordingHttp } from "../fixtures/raw-recording-http.ts";
 import { recordingEverything, type Received } from "../fixtures/recording-everything.ts";
 import { ROOT } from "../helpers/cli.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
@@ -28,6 +31,7 @@ const runningAsRoot = process.getuid?.() === 0;
 
 let gw: TestGateway;
 let everythingHttp: EverythingHttp;
+let probeHttp: RawRecordingHttp;
 let secretKeyPath: string;
 let secretKey: string;
 const tokens: Record<string, string> = {};
@@ -36,6 +40,7 @@ before(async () => {
   writeFileSync(join(allowedDir, "notes.txt"), "allowed notes\n");
   writeFileSync(join(pinnedDir, "pinned.txt"), "pinned notes\n");
   everythingHttp = await serveOverHttp(() => recordingEverything((m) => void httpReceived.push(m)));
+  probeHttp = await serveRecordingRaw(createProbeServer);
   gw = await startGateway();
   secretKeyPath = join(gw.dataDir, "secret.key");
   secretKey = readFileSync(secretKeyPath, "utf8").trim();
@@ -45,6 +50,7 @@ before(async () => {
   await gw.admin.put("servers", "files-pinned", { transport: stdio(FILESYSTEM, allowedDir), roots: pinnedRoots });
   await gw.admin.put("servers", "probe", { transport: stdio(PROBE) });
   await gw.admin.put("servers", "probe-pinned", { transport: stdio(PROBE), roots: pinnedRoots });
+  await gw.admin.put("servers", "probe-http-pinned", { transport: { type: "streamable-http", url: probeHttp.url }, roots: pinnedRoots });
   if (runningAsRoot) await gw.admin.put("servers", "probe-nobody", { transport: { ...stdio(PROBE), user: "nobody" } });
   await gw.admin.put("servers", "everything-stdio", { transport: stdio(RECORDER, stdioRecord) });
   await gw.admin.put("servers", "everything-http", { transport: { type: "streamable-http", url: everythingHttp.url } });
@@ -67,6 +73,7 @@ before(async () => {
     ["probe", "probe", "open"],
     ["probe-client-roots", "probe", "client-roots"],
     ["probe-pinned", "probe-pinned", "client-roots"],
+    ["probe-http-pinned", "probe-http-pinned", "open"],
     ["everything-stdio", "everything-stdio", "methods"],
     ["everything-http", "everything-http", "methods"],
     ["no-completion", "everything-http", "no-completion"],
@@ -78,6 +85,7 @@ before(async () => {
 after(async () => {
   await gw?.stop();
   await everythingHttp?.close();
+  await probeHttp?.close();
 });
 
 /** An agent with the roots capability that answers roots/list with the whole disk, counting how often it is asked. */
@@ -175,6 +183,27 @@ describe("roots are configuration, not agent input (reference filesystem server 
   });
 });
 
+test("an agent cannot hand an HTTP server other roots than the pinned ones in a case-variant key (Go servers read Roots as roots)", async () => {
+  const url = `${gw.proxyUrl}/mcp/probe-http-pinned`;
+  const token = tokens["probe-http-pinned"]!;
+  const sessionId = await openSession(url, token, PROTOCOL_VERSION, { roots: { listChanged: true } });
+  const call = await post(url, token, sessionId, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "client_roots", arguments: {} } });
+  assert.ok(isEventStream(call), "the server's roots/list comes on the call's stream");
+  for await (const event of sseEvents(call)) {
+    const message = JSON.parse(event.data) as JsonRpc;
+    if (message.method === "roots/list") {
+      const smuggled = await post(url, token, sessionId, { jsonrpc: "2.0", id: message.id, result: { Roots: [{ uri: "file:///", name: "everything" }] } });
+      await smuggled.arrayBuffer();
+    }
+    if (message.id === 2) break;
+  }
+  const answers = probeHttp.bodies.map((b) => JSON.parse(b) as JsonRpc).filter((m) => m.result !== undefined);
+  for (const m of answers) {
+    const keys = Object.keys(m.result!).filter((k) => foldKey(k) === foldKey("roots"));
+    assert.deepEqual(keys.map((k) => [k, m.result![k]]), keys.length ? [["roots", pinnedRoots]] : [], "the server received no roots but the pinned ones, under no spelling");
+  }
+});
+
 describe("stdio children do not see the data dir", () => {
   test("a stdio server without a configured cwd starts in an empty directory outside the data dir", async () => {
     const client = await connect(gw.proxyUrl, "probe", tokens.probe!);
@@ -192,8 +221,9 @@ describe("stdio children do not see the data dir", () => {
   test("a stdio server with user set (gateway running as root) cannot read the data dir's files", { skip: runningAsRoot ? false : "needs a gateway running as root; see docs/security.md" }, async () => {
     const client = await connect(gw.proxyUrl, "probe-nobody", tokens["probe-nobody"]!);
     try {
-      const where = JSON.parse((await callText(client, "whereami")).text) as { uid: number };
+      const where = JSON.parse((await callText(client, "whereami")).text) as { uid: number; entries: unknown };
       assert.equal(where.uid, 65534, "the child runs as nobody");
+      assert.deepEqual(where.entries, [], "its fresh working directory is its own to use");
       const key = await callText(client, "read_file", { path: secretKeyPath });
       assert.deepEqual(key, { text: "cannot read: EACCES", isError: true });
     } finally {
