@@ -17,12 +17,13 @@ export function openApiDocument(): Record<string, unknown> {
     { name: "If-Match", in: "header", schema: { type: "string" }, description: 'ETag of the version you read, e.g. "3"' },
     { name: "If-None-Match", in: "header", schema: { const: "*" }, description: "Only create" },
   ];
+  const idempotencyKey = { name: "Idempotency-Key", in: "header", schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,200}$" }, description: "A write with the key of the object's last write is answered with the object as it is (Idempotent-Replayed: true), not applied again" };
   const crud = (kind: string, spec: string, object: string) => ({
     [`/v1/${kind}`]: { get: { summary: `List ${kind}`, parameters: pageParams, responses: { "200": { description: "A page", content: { "application/json": { schema: { type: "object", properties: { items: { type: "array", items: ref(object) }, nextCursor: { type: ["string", "null"] } } } } } }, "401": errors["401"] } } },
     [`/v1/${kind}/{name}`]: {
       parameters: [nameParam],
       get: { summary: `Read one of ${kind}`, responses: { "200": { description: "The object; ETag header carries its version", ...json(object) }, "401": errors["401"], "404": errors["404"] } },
-      put: { summary: `Create or update (idempotent upsert)`, parameters: conditional, requestBody: { required: true, ...json(spec) }, responses: { "200": { description: "Updated (or unchanged)", ...json(object) }, "201": { description: "Created", ...json(object) }, ...errors } },
+      put: { summary: `Create or update (idempotent upsert)`, parameters: [...conditional, idempotencyKey], requestBody: { required: true, ...json(spec) }, responses: { "200": { description: "Updated (or unchanged)", ...json(object) }, "201": { description: "Created", ...json(object) }, ...errors } },
       delete: { summary: "Delete", parameters: conditional.slice(0, 1), responses: { "204": { description: "Deleted" }, "401": errors["401"], "404": errors["404"], "412": errors["412"] } },
     },
   });

@@ -143,8 +143,8 @@ test("the three stacks deploy side by side, each to its own gateway, prod with s
     (await gateways[stack].admin.get<{ document: { all_tools: { limits: { max: number }[] } }; owner: string }>("policies", "agent"))!.value;
   assert.deepEqual((await limitsOf("staging")).document.all_tools.limits.map((l) => l.max), [600]);
   assert.deepEqual((await limitsOf("prod")).document.all_tools.limits.map((l) => l.max), [60, 5000]);
-  assert.equal((await limitsOf("prod")).owner, "pulumi:toolgate-multi-env/prod");
-  assert.equal((await limitsOf("dev")).owner, "pulumi:toolgate-multi-env/dev");
+  assert.equal((await limitsOf("prod")).owner, "urn:pulumi:prod::toolgate-multi-env::pulumi-nodejs:dynamic/toolgate:Policy::agent");
+  assert.equal((await limitsOf("dev")).owner, "urn:pulumi:dev::toolgate-multi-env::pulumi-nodejs:dynamic/toolgate:Policy::agent");
   const prodAgent = await connect(gateways.prod.proxyUrl, "everything", (await outputs("prod")).agentToken);
   assert.equal(text(await prodAgent.callTool({ name: "echo", arguments: { message: "prod" } })), "Echo: prod");
   await prodAgent.close();
