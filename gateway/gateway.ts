@@ -110,10 +110,11 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       drainMs: config.drainTimeoutMs,
     });
     metrics.observe(proxy);
-    const proxyServer = createServer({ headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs }, (req, res) => {
+    const proxyServer = createServer({ ...SLOW_CLIENT_LIMITS(config) }, (req, res) => {
       const server = serverInPath(req.url);
-      if (server === undefined) {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Not found: MCP endpoints are /mcp/<server>" } }));
+      if (typeof server !== "string") {
+        const [status, message] = server === MALFORMED ? [400, "Bad request: the server name in the path has a malformed percent-escape"] : [404, "Not found: MCP endpoints are /mcp/<server>"];
+        res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message } }));
         return;
       }
       void proxy.handle(req, res, server);
@@ -140,7 +141,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       webhookTargets,
     });
     const adminServer = await new Promise<Server>((resolve, reject) => {
-      const s = serveHono({ fetch: app.fetch, hostname: config.adminListen.host, port: config.adminListen.port }, () => resolve(s as Server));
+      const s = serveHono({ fetch: app.fetch, hostname: config.adminListen.host, port: config.adminListen.port, serverOptions: SLOW_CLIENT_LIMITS(config) }, () => resolve(s as Server));
       (s as Server).once("error", reject);
     });
     limitConnections(adminServer, config);
@@ -185,16 +186,21 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
   }
 }
 
-/** The server name in `/mcp/<server>`, or undefined for any other path (a malformed escape included). */
-function serverInPath(url: string | undefined): string | undefined {
+const MALFORMED = Symbol("malformed percent-escape");
+
+/** The server name in `/mcp/<server>`, undefined for any other path, MALFORMED for a name that does not decode. */
+function serverInPath(url: string | undefined): string | typeof MALFORMED | undefined {
   const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec(url ?? "");
   if (!match) return undefined;
   try {
     return decodeURIComponent(match[1]!);
   } catch {
-    return undefined;
+    return MALFORMED;
   }
 }
+
+/** Slow headers and bodies are cut off within a second of their deadline (Node checks every 30 s by default). */
+const SLOW_CLIENT_LIMITS = (config: ServeConfig) => ({ headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 });
 
 /** Unauthenticated clients cannot hold sockets open: slow headers and bodies are cut off, connections are capped. */
 function limitConnections(server: Server, config: ServeConfig): void {

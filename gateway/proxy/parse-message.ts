@@ -1,9 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import { foldKey } from "../../sdk/policy/fold-key.ts";
-import type { JsonRpcMessage } from "./jsonrpc.ts";
+import type { JsonRpcId, JsonRpcMessage } from "./jsonrpc.ts";
 
-/** A JSON-RPC id the gateway accepts: a string, or a number that is a safe integer. */
-export type JsonRpcId = string | number;
 
 export type ParsedMessage =
   | { ok: true; message: JsonRpcMessage; kind: "request" | "notification" | "response"; id?: JsonRpcId }
@@ -49,11 +47,6 @@ export function parseMessage(body: Buffer, options?: { maxDepth?: number }): Par
   const problem = scan(text, options?.maxDepth ?? DEFAULT_MAX_DEPTH);
   if (problem !== undefined) return failure(-32600, `Invalid request: ${problem}`, id);
   return shape(value, id);
-}
-
-/** Canonical identity of an id for matching responses: 1 and "1" differ. */
-export function idKey(id: JsonRpcId): string {
-  return typeof id === "number" ? `n:${id}` : `s:${id}`;
 }
 
 function failure(code: -32600 | -32700, error: string, id: JsonRpcId | null): ParsedMessage {

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { idKey, parseMessage, type ParsedMessage } from "../../gateway/proxy/parse-message.ts";
+import { idKey } from "../../gateway/proxy/jsonrpc.ts";
+import { parseMessage, type ParsedMessage } from "../../gateway/proxy/parse-message.ts";
 import { foldKey } from "../../sdk/policy/fold-key.ts";
 
 const parse = (text: string) => parseMessage(Buffer.from(text, "utf8"));
