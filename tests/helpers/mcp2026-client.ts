@@ -76,6 +76,8 @@ export interface WireMessage {
 export interface RawAnswer {
   status: number;
   headers: Headers;
+  /** The body as it came (for showing the wire bytes when an assertion fails). */
+  body: string;
   /** Every JSON-RPC message in the body (one for JSON, each event's for an event stream). */
   messages: WireMessage[];
   /** The message answering the request, if any. */
@@ -131,7 +133,7 @@ export async function postModern(url: string, request: RawRequest, o: RawOptions
   const text = await res.text();
   const messages = parseMessages(res.headers.get("content-type") ?? "", text);
   const response = messages.find((m) => m.method === undefined && ("result" in m || "error" in m));
-  return { status: res.status, headers: res.headers, messages, ...(response ? { response } : {}) };
+  return { status: res.status, headers: res.headers, body: text, messages, ...(response ? { response } : {}) };
 }
 
 /** The JSON-RPC messages in a JSON body or an event stream. */
