@@ -87,7 +87,7 @@ export function createRuntimeView(): MutableRuntimeView {
 
 function toUpstream(r: ServerRecord): ServerTarget["transport"] {
   const t = r.transport;
-  if (t.type === "streamable-http") return { type: "streamable-http", url: t.url, headers: t.headers ?? {} };
+  if (t.type === "streamable-http" || t.type === "sse") return { type: t.type, url: t.url, headers: t.headers ?? {} };
   return {
     type: "stdio",
     command: t.command,

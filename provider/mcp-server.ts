@@ -11,6 +11,14 @@ export type McpServerTransport =
       headers?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     }
   | {
+      /** Legacy HTTP+SSE (MCP 2024-11-05), deprecated by the spec: for servers that do not speak Streamable HTTP yet. */
+      type: "sse";
+      /** The server's event stream, e.g. `https://mcp.example.com/sse`. */
+      url: pulumi.Input<string>;
+      /** Headers sent upstream (API keys, tenant IDs). Secret: encrypted in state and in the gateway. */
+      headers?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    }
+  | {
       type: "stdio";
       /** The command the gateway runs, one child process per MCP session. */
       command: pulumi.Input<string>;

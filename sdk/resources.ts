@@ -76,8 +76,11 @@ export const StdioTransportSchema = z.strictObject({
   group: RunAs("group").optional(),
 });
 
-export const TransportSchema = z.discriminatedUnion("type", [HttpTransportSchema, StdioTransportSchema], {
-  error: (i) => `transport.type must be "streamable-http" or "stdio", ${got((i.input as { type?: unknown } | undefined)?.type)}`,
+/** Legacy HTTP+SSE (MCP 2024-11-05, deprecated by the spec): `url` is the server's GET event stream. */
+export const SseTransportSchema = HttpTransportSchema.extend({ type: z.literal("sse") });
+
+export const TransportSchema = z.discriminatedUnion("type", [HttpTransportSchema, SseTransportSchema, StdioTransportSchema], {
+  error: (i) => `transport.type must be "streamable-http", "sse" or "stdio", ${got((i.input as { type?: unknown } | undefined)?.type)}`,
 });
 
 const Labels = z.record(z.string().min(1).max(63), z.string().max(256), { error: (i) => `labels must be an object of string to string, ${got(i.input)}` });
@@ -183,6 +186,7 @@ export const ServerObjectSchema = z.object({
   name: z.string(),
   transport: z.union([
     HttpTransportSchema.extend({ headers: z.record(z.string(), z.literal("[redacted]")).optional() }),
+    SseTransportSchema.extend({ headers: z.record(z.string(), z.literal("[redacted]")).optional() }),
     StdioTransportSchema.extend({ env: z.record(z.string(), z.literal("[redacted]")).optional(), secretArgs: z.array(z.literal("[redacted]")).optional() }),
   ]),
   timeoutMs: z.number(),

@@ -8,7 +8,7 @@ export function serverView(r: ServerRecord): ServerObject {
   const t = r.transport;
   const redact = (m: Record<string, string> | undefined) => (m ? Object.fromEntries(Object.keys(m).map((k) => [k, "[redacted]" as const])) : undefined);
   const transport =
-    t.type === "streamable-http"
+    t.type === "streamable-http" || t.type === "sse"
       ? { type: t.type, url: t.url, ...(t.headers ? { headers: redact(t.headers) } : {}) }
       : {
           type: t.type,

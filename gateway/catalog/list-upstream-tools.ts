@@ -1,4 +1,5 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ToolDefinition } from "../../sdk/index.ts";
@@ -19,7 +20,12 @@ export const MAX_TOOL_PAGES = 100;
 export async function listUpstreamTools(target: ServerTarget, dataDir?: string): Promise<ToolDefinition[]> {
   const t = target.transport;
   const transport: Transport =
-    t.type === "streamable-http" ? new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: t.headers } }) : new ProcessTransport(spawnServer(t, dataDir));
+    t.type === "streamable-http"
+      ? new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers: t.headers } })
+      : t.type === "sse"
+        ? // Legacy HTTP+SSE (2024-11-05): deprecated in the SDK as in the spec, still the way to reach such servers.
+          new SSEClientTransport(new URL(t.url), { requestInit: { headers: t.headers } })
+        : new ProcessTransport(spawnServer(t, dataDir));
   const client = new Client({ name: "toolgate-catalog", version: SDK_VERSION });
   const options = { timeout: target.timeoutMs };
   try {

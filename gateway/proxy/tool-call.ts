@@ -1,26 +1,20 @@
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import type { Logger } from "pino";
 import { printable } from "../../sdk/index.ts";
 import type { Approvals } from "../approvals/approvals.ts";
-import type { AuditSink, CounterStore, GrantIdentity, ProxyMetrics, RuntimeView, ServerTarget, ToolCatalogView } from "../contracts.ts";
+import type { GrantIdentity, ServerTarget } from "../contracts.ts";
+import type { ProxyDeps } from "./create-proxy.ts";
 import { currentGrant } from "./authenticate.ts";
 import { gateToolCall, type Gate } from "./enforce.ts";
 import { holdForDecision } from "./hold.ts";
 import { approvalRequiredMessage, argumentKeys, denialMessage, isFailedCall } from "./jsonrpc.ts";
 import type { Exchange, PostOutcome, Upstream } from "./upstream.ts";
 
-export interface ToolCallDeps {
-  view: RuntimeView;
-  counters: CounterStore;
-  audit: AuditSink;
-  metrics: ProxyMetrics;
-  log: Logger;
-  catalog: ToolCatalogView;
+export type ToolCallDeps = Pick<ProxyDeps, "view" | "counters" | "audit" | "metrics" | "log" | "catalog"> & {
   approvals: Approvals | undefined;
   holdProgressMs: number;
   clock: () => number;
-}
+};
 
 /**
  * One tools/call: gate (policy, limits, approval; a held call is decided again when the approval arrives),

@@ -102,7 +102,7 @@ function spec(inputs: Props): Props {
   const transport = { ...(inputs.transport as Record<string, unknown>) };
   if (transport.type === "stdio" && credentials.env) transport.env = credentials.env;
   if (transport.type === "stdio" && credentials.secretArgs) transport.secretArgs = credentials.secretArgs;
-  if (transport.type === "streamable-http" && credentials.headers) transport.headers = credentials.headers;
+  if ((transport.type === "streamable-http" || transport.type === "sse") && credentials.headers) transport.headers = credentials.headers;
   const out: Props = { name: inputs.name, transport };
   for (const key of PLAIN) if (inputs[key] !== undefined) out[key] = inputs[key];
   return out;
