@@ -120,23 +120,34 @@ function diffApproval(tool: string, path: string, a: ToolRules["approval"], b: T
   if ((a.mode ?? "retry") !== (b.mode ?? "retry")) changes.push({ path: `${path}/mode`, direction: "neutral", description: `approval mode changed from ${a.mode ?? "retry"} to ${b.mode ?? "retry"}` });
 }
 
-/** Pairs predicates by rule ID (and order among equal IDs), then compares each pair. */
+/**
+ * Pairs predicates by meaning, not by position: first a rule that is still there (on_deny aside) wherever it
+ * moved, then what is left by rule ID (path and operator; groups in order), first with first. So inserting a
+ * rule in front reads as one rule added, not as every later rule changed.
+ */
 function diffPredicates(tool: string, list: "require" | "deny_if", a: readonly Predicate[], b: readonly Predicate[], changes: PolicyChange[]): void {
-  const keyed = (ps: readonly Predicate[]) => {
-    const seen = new Map<string, number>();
-    return ps.map((p, i) => {
-      const id = "conditions" in p ? `group:${i}` : predicateRuleId(tool, list, p, i);
-      const n = seen.get(id) ?? 0;
-      seen.set(id, n + 1);
-      return { key: `${id}#${n}`, p, i };
-    });
+  type Entry = { p: Predicate; i: number };
+  const unpaired: Entry[] = a.map((p, i) => ({ p, i }));
+  const take = (match: (old: Entry) => boolean): Entry | undefined => {
+    const at = unpaired.findIndex(match);
+    return at < 0 ? undefined : unpaired.splice(at, 1)[0];
   };
-  const before = new Map(keyed(a).map((e) => [e.key, e]));
-  const after = new Map(keyed(b).map((e) => [e.key, e]));
+  const news: Entry[] = b.map((p, i) => ({ p, i }));
+  const paired = new Map<Entry, Entry>();
+  for (const e of news) {
+    const same = take((old) => jsonEqual(strip(old.p), strip(e.p)));
+    if (same) paired.set(e, same);
+  }
+  const ruleKey = (p: Predicate) => ("conditions" in p ? "group" : `${p.path}\u0000${p.op}`);
+  for (const e of news) {
+    if (paired.has(e)) continue;
+    const sameRule = take((old) => ruleKey(old.p) === ruleKey(e.p));
+    if (sameRule) paired.set(e, sameRule);
+  }
   const meaning = list === "require" ? "calls must now satisfy" : "calls are now denied when";
-  for (const [key, e] of after) {
+  for (const e of news) {
     const ruleId = predicateRuleId(tool, list, e.p, e.i);
-    const old = before.get(key);
+    const old = paired.get(e);
     if (!old) {
       changes.push({ path: ruleId, direction: "stricter", description: `${list} added: ${meaning} ${words(e.p)}` });
       continue;
@@ -147,10 +158,8 @@ function diffPredicates(tool: string, list: "require" | "deny_if", a: readonly P
     }
     changes.push({ path: ruleId, ...predicateChange(list, old.p, e.p) });
   }
-  for (const [key, e] of before) {
-    if (!after.has(key)) {
-      changes.push({ path: predicateRuleId(tool, list, e.p, e.i), direction: "looser", description: `${list} removed: ${list === "require" ? "calls no longer need" : "calls are no longer denied when"} ${words(e.p)}` });
-    }
+  for (const e of unpaired) {
+    changes.push({ path: predicateRuleId(tool, list, e.p, e.i), direction: "looser", description: `${list} removed: ${list === "require" ? "calls no longer need" : "calls are no longer denied when"} ${words(e.p)}` });
   }
 }
 
