@@ -90,15 +90,15 @@ export class McpServer extends pulumi.dynamic.Resource {
   declare readonly version: pulumi.Output<number>;
 
   constructor(name: string, args: McpServerArgs, opts?: pulumi.CustomResourceOptions) {
-    const transport = pulumi.output(args.transport);
+    const { transport, credentials } = splitTransport(args.transport);
     super(
       serializedProvider("server"),
       name,
       {
         name: resourceName(name, args.name),
         owner: ownerOf(name, "McpServer", opts),
-        transport: transport.apply(withoutCredentials),
-        credentials: pulumi.secret(transport.apply(credentialsOf)),
+        transport,
+        credentials: pulumi.secret(credentials),
         timeoutMs: args.timeoutMs,
         totalTimeoutMs: args.totalTimeoutMs,
         maxInFlight: args.maxInFlight,
@@ -117,6 +117,29 @@ export class McpServer extends pulumi.dynamic.Resource {
 }
 
 type Transport = pulumi.Unwrap<McpServerTransport>;
+
+/**
+ * The transport without its credentials, and the credentials. A transport given as an object keeps each field's
+ * own secrecy, so `url`, `command` and `args` stay readable in previews and refresh diffs while `headers`, `env`
+ * and `secretArgs` are secret. A transport that is one output as a whole (`pulumi.all(...).apply(...)`) is
+ * secret as a whole when any part of it is: which part was cannot be known.
+ */
+function splitTransport(t: pulumi.Input<McpServerTransport>): { transport: pulumi.Input<Record<string, unknown>>; credentials: pulumi.Input<McpServerCredentials> } {
+  if (!isPlainObject(t)) {
+    const whole = pulumi.output(t);
+    return { transport: whole.apply(withoutCredentials), credentials: whole.apply(credentialsOf) };
+  }
+  if (t.type === "stdio") {
+    const { env, secretArgs, ...rest } = t;
+    return { transport: rest, credentials: { ...(env !== undefined ? { env } : {}), ...(secretArgs !== undefined ? { secretArgs } : {}) } as pulumi.Input<McpServerCredentials> };
+  }
+  const { headers, ...rest } = t;
+  return { transport: rest, credentials: (headers !== undefined ? { headers } : {}) as pulumi.Input<McpServerCredentials> };
+}
+
+function isPlainObject(t: pulumi.Input<McpServerTransport>): t is McpServerTransport {
+  return typeof t === "object" && t !== null && !pulumi.Output.isInstance(t) && !(t instanceof Promise);
+}
 
 function withoutCredentials(t: Transport): Record<string, unknown> {
   if (t.type === "stdio") {

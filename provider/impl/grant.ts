@@ -1,7 +1,8 @@
-import { AdminApiError } from "../../sdk/index.ts";
+import { AdminApiError, GrantSpecSchema } from "../../sdk/index.ts";
 import { adminClient } from "./config.ts";
 import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, type CheckFailure, type Props } from "./common.ts";
 import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
+import { replaceNotes, tellReviewer, urnOf } from "./review.ts";
 
 interface GrantObject {
   name: string;
@@ -26,9 +27,17 @@ export const grantProvider = {
     if (inputs.server === undefined) failures.push({ property: "server", reason: "server is required: the name of an McpServer or the resource" });
     if (inputs.policy !== undefined) failures.push(...nameFailures(inputs.policy).map((f) => ({ ...f, property: "policy", reason: f.reason.replace("name must", "policy must") })));
     if (inputs.expiresAt !== undefined && !isUnknown(inputs.expiresAt)) {
-      if (typeof inputs.expiresAt !== "string" || Number.isNaN(Date.parse(inputs.expiresAt))) {
-        failures.push({ property: "expiresAt", reason: `expiresAt must be an ISO 8601 time like 2027-01-31T00:00:00Z, got ${JSON.stringify(inputs.expiresAt)}` });
-      } else inputs.expiresAt = new Date(inputs.expiresAt).toISOString();
+      // The gateway's own rule: a date and time with seconds optional and a zone (Z or ±hh:mm), nothing Date.parse guesses at.
+      const parsed = GrantSpecSchema.shape.expiresAt.safeParse(inputs.expiresAt);
+      if (!parsed.success || typeof parsed.data !== "string") {
+        failures.push({ property: "expiresAt", reason: `expiresAt must be an ISO 8601 time with a zone like 2027-01-31T00:00:00Z, got ${JSON.stringify(inputs.expiresAt)}` });
+      } else {
+        const expiresAt = new Date(parsed.data);
+        inputs.expiresAt = expiresAt.toISOString();
+        if (expiresAt.getTime() <= Date.now()) {
+          await tellReviewer(urnOf(inputs), [{ severity: "warning", message: `Grant "${String(inputs.name)}": expiresAt ${expiresAt.toISOString()} is in the past: the gateway refuses its token` }]);
+        }
+      }
     }
     if (inputs.rotation !== undefined && !isUnknown(inputs.rotation) && typeof inputs.rotation !== "string") {
       failures.push({ property: "rotation", reason: "rotation must be a string; change it to issue a new token" });
@@ -36,7 +45,11 @@ export const grantProvider = {
     return { inputs, failures };
   },
 
-  diff: diffOn(COMPARED),
+  async diff(id: string, olds: Props, news: Props) {
+    const result = await diffOn(COMPARED)(id, olds, news);
+    await tellReviewer(urnOf(news), replaceNotes("Grant", olds, news, result.replaces));
+    return result;
+  },
 
   async create(inputs: Props) {
     const name = inputs.name as string;

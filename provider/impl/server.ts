@@ -1,7 +1,9 @@
 import { ServerSpecSchema, zodIssues } from "../../sdk/index.ts";
 import { adminClient } from "./config.ts";
-import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, type CheckFailure, type Props } from "./common.ts";
+import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, UNKNOWN, type CheckFailure, type Props } from "./common.ts";
 import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
+import { replaceNotes, tellReviewer, urnOf } from "./review.ts";
+import { credentialEntries, revisions } from "./secret-revisions.ts";
 
 type Credentials = { headers?: Record<string, string>; env?: Record<string, string>; secretArgs?: string[] };
 
@@ -27,10 +29,10 @@ const OUTPUT_ONLY = ["version", "credentialsDigest", "schemaVersion"];
 export const DRIFTED_CREDENTIAL = "(changed outside Pulumi)";
 
 export const serverProvider = {
-  async check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+  async check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
     const inputs = inputsOf(news, OUTPUT_ONLY);
     const failures = nameFailures(inputs.name);
-    if (isUnknown(inputs)) return { inputs, failures };
+    if (isUnknown(inputs)) return { inputs: withRevisions(olds, inputs), failures };
     const parsed = ServerSpecSchema.safeParse(spec(inputs));
     if (!parsed.success) {
       // Issues under transport.headers/env/secretArgs are reported on `credentials`, where the program's secrets live; values are never echoed.
@@ -46,10 +48,14 @@ export const serverProvider = {
       timeoutMs: parsed.data.timeoutMs,
       labels: parsed.data.labels ?? {},
     };
-    return { inputs: normalized, failures };
+    return { inputs: withRevisions(olds, normalized), failures };
   },
 
-  diff: diffOn(COMPARED),
+  async diff(id: string, olds: Props, news: Props) {
+    const result = await diffOn(COMPARED)(id, olds, news);
+    await tellReviewer(urnOf(news), replaceNotes("McpServer", olds, news, result.replaces));
+    return result;
+  },
 
   async create(inputs: Props) {
     const name = inputs.name as string;
@@ -95,6 +101,12 @@ export const serverProvider = {
     return forPulumi("delete server", id, () => deleteOwned(adminClient(), "servers", id, props));
   },
 };
+
+/** `credentialRevisions`: a plain input that shows a changed credential as changed, without its value. */
+function withRevisions(olds: Props, inputs: Props): Props {
+  const credentialRevisions = inputs.credentials === UNKNOWN ? UNKNOWN : revisions(credentialEntries(olds.credentials), olds.credentialRevisions, credentialEntries(inputs.credentials));
+  return { ...inputs, credentialRevisions };
+}
 
 /** The admin API body: credentials go back inside the transport. */
 function spec(inputs: Props): Props {

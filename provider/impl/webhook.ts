@@ -2,6 +2,8 @@ import { WebhookSpecSchema, zodIssues } from "../../sdk/index.ts";
 import { adminClient } from "./config.ts";
 import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, type CheckFailure, type Props } from "./common.ts";
 import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
+import { replaceNotes, tellReviewer, urnOf } from "./review.ts";
+import { revisions } from "./secret-revisions.ts";
 
 interface WebhookObject {
   name: string;
@@ -19,19 +21,23 @@ const OUTPUT_ONLY = ["version", "secretDigest", "schemaVersion"];
 const DRIFTED_SECRET = "(changed outside Pulumi)";
 
 export const webhookProvider = {
-  async check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+  async check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
     const inputs = inputsOf(news, OUTPUT_ONLY);
     const failures = nameFailures(inputs.name);
-    if (isUnknown(inputs)) return { inputs, failures };
+    if (isUnknown(inputs)) return { inputs: withRevision(olds, inputs), failures };
     const parsed = WebhookSpecSchema.safeParse(spec(inputs), { reportInput: false });
     if (!parsed.success) {
       failures.push(...toFailures(zodIssues(parsed.error, { input: spec(inputs) }).map((i) => ({ ...i, path: i.path.replace(/^\/secret/, "/signingSecret") }))));
       return { inputs, failures };
     }
-    return { inputs: { ...inputs, events: parsed.data.events }, failures };
+    return { inputs: withRevision(olds, { ...inputs, events: parsed.data.events }), failures };
   },
 
-  diff: diffOn(COMPARED),
+  async diff(id: string, olds: Props, news: Props) {
+    const result = await diffOn(COMPARED)(id, olds, news);
+    await tellReviewer(urnOf(news), replaceNotes("Webhook", olds, news, result.replaces));
+    return result;
+  },
 
   async create(inputs: Props) {
     const name = inputs.name as string;
@@ -71,6 +77,12 @@ export const webhookProvider = {
     return forPulumi("delete webhook", id, () => deleteOwned(adminClient(), "webhooks", id, props));
   },
 };
+
+/** `signingSecretRevision`: a plain input that shows a changed signing secret as changed, without its value. */
+function withRevision(olds: Props, inputs: Props): Props {
+  const { signingSecret } = revisions({ signingSecret: olds.signingSecret }, { signingSecret: olds.signingSecretRevision }, { signingSecret: inputs.signingSecret });
+  return { ...inputs, signingSecretRevision: signingSecret };
+}
 
 /** The admin API body: the signing secret travels as `secret`. */
 function spec(inputs: Props): Props {

@@ -1,4 +1,4 @@
-import { test, before } from "node:test";
+import { test, before, mock } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { Grant, McpServer, Policy, Webhook } from "../../provider/index.ts";
@@ -102,11 +102,23 @@ test("a grant accepts server and policy by name", async () => {
   assert.equal(await resolve(grant.policy), "ci-policy");
 });
 
-test("Policy.fromFile reads JSON and YAML and names the file on errors", () => {
+test("Policy.fromFile reads JSON and YAML; a file it cannot read or parse fails check on document with file:line:col, not in the program", async () => {
   const doc = Policy.fromFile("examples/policies/filesystem.yaml") as { default: string };
   assert.equal(doc.default, "deny");
-  assert.throws(() => Policy.fromFile("examples/policies/nope.json"), { message: "Policy.fromFile: cannot read examples/policies/nope.json (ENOENT)" });
-  assert.throws(() => Policy.fromFile("examples/policies/invalid/broken.yaml"), { message: "examples/policies/invalid/broken.yaml:5:3: Map keys must be unique" });
+  const { policyProvider } = await import("../../provider/impl/policy.ts");
+  const check = (document: unknown) => policyProvider.check({}, { name: "p", owner: "urn:pulumi:prod::shop::pulumi-nodejs:dynamic/toolgate:Policy::p", document });
+  assert.deepEqual((await check(Policy.fromFile("examples/policies/invalid/broken.yaml"))).failures, [
+    { property: "", reason: "document: examples/policies/invalid/broken.yaml:5:3: Map keys must be unique" },
+  ]);
+  assert.deepEqual((await check(Policy.fromFile("examples/policies/nope.json"))).failures, [
+    { property: "", reason: "document: examples/policies/nope.json: cannot read the policy file (ENOENT)" },
+  ]);
+  // Files spread into one document each keep their own failure.
+  const merged = { ...Policy.fromFile("examples/policies/nope.json"), ...Policy.fromFile("examples/policies/invalid/broken.yaml") };
+  assert.deepEqual((await check(merged)).failures.map((f) => f.reason), [
+    "document: examples/policies/nope.json: cannot read the policy file (ENOENT)",
+    "document: examples/policies/invalid/broken.yaml:5:3: Map keys must be unique",
+  ]);
 });
 
 test("a webhook's signing secret is secret in and out; events default to all", async () => {
@@ -126,4 +138,95 @@ test("the serialized provider is small, loads the implementation by name and cap
     assert.match(text, /toolgate\/provider-impl/);
     assert.doesNotMatch(text, /k-12345-secret|ghp_secret|tg_|undici|zod/);
   }
+});
+
+test("only credentials are secret: url, command and args stay readable when headers, env or secretArgs are secret outputs", async () => {
+  const http = new McpServer("secret-header", {
+    transport: { type: "streamable-http", url: "https://mcp.example.com/mcp", headers: { Authorization: pulumi.secret("Bearer s3cr3t-header") } },
+  });
+  assert.equal(await isSecret(http.transport), false);
+  assert.deepEqual(await resolve(http.transport), { type: "streamable-http", url: "https://mcp.example.com/mcp" });
+  assert.equal(await isSecret(http.credentials), true);
+  const stdio = new McpServer("secret-env", {
+    transport: { type: "stdio", command: "db-mcp", args: ["--read-only"], env: { TOKEN: pulumi.secret("t0k") }, secretArgs: [pulumi.secret("--password=hunter2")] },
+  });
+  assert.equal(await isSecret(stdio.transport), false);
+  assert.deepEqual(await resolve(stdio.transport), { type: "stdio", command: "db-mcp", args: ["--read-only"] });
+  // A transport that is one secret output as a whole: which part was secret cannot be known, so all of it stays secret.
+  const whole = new McpServer("whole-secret", { transport: pulumi.secret({ type: "streamable-http" as const, url: "https://mcp.example.com/?key=k" }) });
+  assert.equal(await isSecret(whole.transport), true);
+});
+
+test("a changed credential shows as a new revision in a plain input, never as its value", async () => {
+  const { serverProvider } = await import("../../provider/impl/server.ts");
+  const owner = "urn:pulumi:prod::shop::pulumi-nodejs:dynamic/toolgate:McpServer::db";
+  const first = await serverProvider.check({}, { name: "db", owner, transport: { type: "stdio", command: "db-mcp" }, credentials: { env: { A: "a1", B: "b1" }, secretArgs: ["--p=1"] } });
+  assert.deepEqual(first.inputs.credentialRevisions, { "env.A": 1, "env.B": 1, "secretArgs[0]": 1 });
+  const second = await serverProvider.check(first.inputs, { name: "db", owner, transport: { type: "stdio", command: "db-mcp" }, credentials: { env: { A: "a2", B: "b1", C: "c1" } } });
+  assert.deepEqual(second.inputs.credentialRevisions, { "env.A": 2, "env.B": 1, "env.C": 1 });
+  const third = await serverProvider.check(second.inputs, { name: "db", owner, transport: { type: "stdio", command: "db-mcp" }, credentials: { env: { A: "a3", B: "b1", C: "c1" } } });
+  assert.deepEqual(third.inputs.credentialRevisions, { "env.A": 3, "env.B": 1, "env.C": 1 });
+  assert.ok(!JSON.stringify(third.inputs.credentialRevisions).includes("a3"));
+
+  const { webhookProvider } = await import("../../provider/impl/webhook.ts");
+  const hook = { name: "approvers", owner, url: "https://hooks.example.com/t" };
+  const created = await webhookProvider.check({}, { ...hook, signingSecret: "whsec_0123456789abcdef" });
+  assert.equal(created.inputs.signingSecretRevision, 1);
+  const same = await webhookProvider.check(created.inputs, { ...hook, signingSecret: "whsec_0123456789abcdef" });
+  assert.equal(same.inputs.signingSecretRevision, 1);
+  const rotated = await webhookProvider.check(same.inputs, { ...hook, signingSecret: "whsec_fedcba9876543210" });
+  assert.equal(rotated.inputs.signingSecretRevision, 2);
+});
+
+test("expiresAt takes ISO 8601 with a zone only, normalized to UTC; a past one warns at check", async () => {
+  const { grantProvider } = await import("../../provider/impl/grant.ts");
+  const grant = (expiresAt: unknown) => grantProvider.check({}, { name: "ci", server: "github", owner: "urn:pulumi:prod::shop::pulumi-nodejs:dynamic/toolgate:Grant::ci", expiresAt });
+  for (const bad of ["June 1, 2031 10:00", "2031-06-01", "2031-06-01T10:00:00", "1780000000", 1780000000]) {
+    assert.deepEqual((await grant(bad)).failures, [{ property: "expiresAt", reason: `expiresAt must be an ISO 8601 time with a zone like 2027-01-31T00:00:00Z, got ${JSON.stringify(bad)}` }], String(bad));
+  }
+  const stderr: string[] = [];
+  mock.method(process.stderr, "write", (chunk: string) => { stderr.push(chunk); return true; });
+  try {
+    const ok = await grant("2031-06-01T10:00:00+02:00");
+    assert.deepEqual([ok.failures, ok.inputs.expiresAt, stderr], [[], "2031-06-01T08:00:00.000Z", []]);
+    const past = await grant("2020-01-31T00:00:00Z");
+    assert.deepEqual(past.failures, []);
+    assert.deepEqual(stderr, ['warning: Grant "ci": expiresAt 2020-01-31T00:00:00.000Z is in the past: the gateway refuses its token\n']);
+  } finally {
+    mock.restoreAll();
+  }
+});
+
+test("a policy change is summarized for the reviewer: LOOSER as a warning, rules compared by meaning, not position", async () => {
+  const { policyNotes } = await import("../../provider/impl/policy.ts");
+  const before = { version: "1", default: "deny", tools: { echo: { deny_if: [{ path: "args.message", op: "regex", value: "^rm " }] }, sum: {} } };
+  const after = {
+    version: "1",
+    default: "deny",
+    tools: { echo: { deny_if: [{ path: "args.message", op: "regex", value: "^curl " }, { path: "args.message", op: "regex", value: "^rm " }] }, sum: {}, "delete-all": {} },
+  };
+  assert.deepEqual(policyNotes("agent", before, after), [
+    { severity: "warning", message: 'Policy "agent": LOOSER /tools/delete-all: "delete-all" is now allowed (subject to its rules); it was denied' },
+    { severity: "info", message: 'Policy "agent": stricter /tools/echo/deny_if/args.message-regex: deny_if added: calls are now denied when args.message regex "^curl "' },
+  ]);
+  assert.deepEqual(policyNotes("agent", before, before), []);
+  assert.deepEqual(policyNotes("agent", before, "04da6b54-80e4-46f7-96ec-b56ff0331ba9"), [
+    { severity: "info", message: 'Policy "agent": the document depends on values known only during the update; no policy summary in this preview' },
+  ]);
+});
+
+test("a replacement says which input forces it and that the old object goes first", async () => {
+  const { replaceNotes } = await import("../../provider/impl/review.ts");
+  assert.deepEqual(replaceNotes("McpServer", { name: "files" }, { name: "files-v2" }, ["name"]), [
+    { severity: "info", message: 'McpServer "files" is replaced because name changes from "files" to "files-v2": the old one is deleted first, then "files-v2" is created' },
+  ]);
+});
+
+test("a policy document may hold outputs at any depth", async () => {
+  const hidden = pulumi.output(["delete-all"]);
+  const limit = pulumi.output(30);
+  const policy = new Policy("nested-outputs", { document: { version: "1", default: "deny", hide: hidden, all_tools: { limits: [{ counter: "all", window: "minute", max: limit }] } } });
+  await resolve(policy.version); // registered
+  const inputs = registered.find((r) => r.name === "nested-outputs")!.inputs;
+  assert.deepEqual(inputs.document, { version: "1", default: "deny", hide: ["delete-all"], all_tools: { limits: [{ counter: "all", window: "minute", max: 30 }] } });
 });
