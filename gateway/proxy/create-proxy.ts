@@ -19,6 +19,8 @@ import { parseMessage } from "./parse-message.ts";
 import { createOriginPolicy } from "./security.ts";
 import { createSessionBinding } from "./session-binding.ts";
 import { createStdioUpstream, stdioSessionOwner, type StdioLimits } from "./stdio-upstream.ts";
+import { createSseUpstream, type SseTarget } from "./sse-upstream.ts";
+import { createModernStdioUpstream, type ModernStdioUpstream } from "./stdio-modern-upstream.ts";
 import { relayToolCall } from "./tool-call.ts";
 import type { Exchange, RootsAnswer, Upstream, UpstreamContext } from "./upstream.ts";
 
@@ -60,6 +62,13 @@ export interface Proxy {
   stdioProcesses(): number;
 }
 
+/** A server's upstreams for its current version: stdio servers have a 2026 process pool beside the 2025 sessions. */
+interface CachedUpstreams {
+  version: number;
+  upstream: Upstream;
+  modern?: ModernStdioUpstream;
+}
+
 /** The longest a 2026 client may cache a list the policy filters: a policy edit shows within it. */
 const LIST_TTL_CAP_MS = 30_000;
 
@@ -80,7 +89,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const tasks = createSessionBinding(createHmac("sha256", deps.sessionKey).update("toolgate task binding").digest());
   const watch = createGrantWatch(deps.view, clock);
   const stdioLimits: StdioLimits = { active: 0, max: deps.maxStdioProcesses ?? 64, perGrant: new Map(), maxPerGrant: deps.maxStdioPerGrant ?? 8 };
-  const upstreams = new Map<string, { version: number; upstream: Upstream }>();
+  const upstreams = new Map<string, CachedUpstreams>();
   const replica = deps.replica ?? { id: "0", locate: async () => undefined };
   /** Held calls and other long waits, interrupted when the gateway shuts down. */
   const shutdown = new AbortController();
@@ -117,9 +126,19 @@ export function createProxy(deps: ProxyDeps): Proxy {
   }
 
   function upstreamFor(target: ServerTarget): Upstream {
+    return cachedUpstreams(target).upstream;
+  }
+
+  /** The 2026 stdio upstream of a stdio server (a stateless process pool beside the 2025 sessions). */
+  function modernStdioFor(target: ServerTarget): ModernStdioUpstream {
+    return cachedUpstreams(target).modern!;
+  }
+
+  function cachedUpstreams(target: ServerTarget): CachedUpstreams {
     const cached = upstreams.get(target.name);
-    if (cached?.version === target.version) return cached.upstream;
+    if (cached?.version === target.version) return cached;
     void cached?.upstream.close();
+    void cached?.modern?.close();
     const ctx: UpstreamContext = {
       onError: (kind) => deps.metrics.upstreamError(target.name, kind),
       onToolsChanged: () => deps.catalog.listChanged(target.name),
@@ -127,12 +146,19 @@ export function createProxy(deps: ProxyDeps): Proxy {
       roots: (grant) => rootsFor(target, grant),
       watch,
     };
-    const upstream =
-      target.transport.type === "streamable-http"
-        ? createHttpUpstream(target as ServerTarget & { transport: { type: "streamable-http" } }, dispatcher, binding, ctx)
-        : createStdioUpstream(target as ServerTarget & { transport: { type: "stdio" } }, { replicaId: replica.id, limits: stdioLimits, idleMs: deps.stdioIdleMs ?? 600_000, dataDir: deps.dataDir, log: deps.log }, ctx);
-    upstreams.set(target.name, { version: target.version, upstream });
-    return upstream;
+    let entry: CachedUpstreams;
+    if (target.transport.type === "streamable-http") {
+      entry = { version: target.version, upstream: createHttpUpstream(target as ServerTarget & { transport: { type: "streamable-http" } }, dispatcher, binding, ctx) };
+    } else if (target.transport.type === "sse") {
+      const options = { replicaId: replica.id, idleMs: deps.stdioIdleMs ?? 600_000, maxPerGrant: deps.maxStdioPerGrant ?? 8, dispatcher, log: deps.log };
+      entry = { version: target.version, upstream: createSseUpstream(target as SseTarget, options, ctx) };
+    } else {
+      const stdio = target as ServerTarget & { transport: { type: "stdio" } };
+      const options = { limits: stdioLimits, idleMs: deps.stdioIdleMs ?? 600_000, dataDir: deps.dataDir, log: deps.log };
+      entry = { version: target.version, upstream: createStdioUpstream(stdio, { ...options, replicaId: replica.id }, ctx), modern: createModernStdioUpstream(stdio, options, ctx) };
+    }
+    upstreams.set(target.name, entry);
+    return entry;
   }
 
   function reject(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, id: JsonRpcId | null = null, code?: number, data?: unknown): void {
@@ -166,13 +192,22 @@ export function createProxy(deps: ProxyDeps): Proxy {
       return;
     }
     const exchange: Exchange = { message, body: Buffer.alloc(0), kind, era: era.era, ...(parsed.id !== undefined ? { id: parsed.id } : {}), req, res, grant: grant.name, tokenHash };
-    if (exchange.era === "2026") {
-      if (target.transport.type !== "streamable-http") {
-        // Never written to a stdio process: one that only speaks 2025 may run a 2026 call it does not understand.
+    let upstream: Upstream;
+    if (exchange.era === "2026" && target.transport.type === "stdio") {
+      // Never written to a process that only speaks 2025: it may run a 2026 call it does not understand.
+      const modern = modernStdioFor(target);
+      if ((await modern.era()) !== "2026") {
         const data = { supported: [...LEGACY_VERSIONS], requested: MODERN_VERSION };
-        reject(res, 400, `Unsupported protocol version: server "${target.name}" is reached over stdio, which this gateway relays in the 2025 era only`, {}, parsed.id ?? null, MODERN_ERROR.unsupportedVersion, data);
+        reject(res, 400, `Unsupported protocol version: server "${target.name}" speaks MCP 2025 only; use initialize`, {}, parsed.id ?? null, MODERN_ERROR.unsupportedVersion, data);
         return;
       }
+      upstream = modern;
+    } else if (exchange.era === "2026" && target.transport.type === "sse") {
+      const data = { supported: [...LEGACY_VERSIONS], requested: MODERN_VERSION };
+      reject(res, 400, `Unsupported protocol version: server "${target.name}" is a legacy HTTP+SSE server (MCP 2024-11-05); use initialize`, {}, parsed.id ?? null, MODERN_ERROR.unsupportedVersion, data);
+      return;
+    } else upstream = upstreamFor(target);
+    if (exchange.era === "2026") {
       const prepared = prepareModern(exchange, {
         server: target.name,
         grant: grant.name,
@@ -189,7 +224,6 @@ export function createProxy(deps: ProxyDeps): Proxy {
       exchange.longLived = prepared.longLived;
       if (prepared.rewrite) exchange.rewrite = prepared.rewrite;
     }
-    const upstream = upstreamFor(target);
 
     if (kind === "request" && message.method === "tools/call") {
       exchange.body = Buffer.from(JSON.stringify(message));
@@ -274,7 +308,8 @@ export function createProxy(deps: ProxyDeps): Proxy {
       reject(res, 405, `Method ${req.method} is not allowed; use POST, GET or DELETE`, { allow: "POST, GET, DELETE" });
       return;
     }
-    const owner = target.transport.type === "stdio" ? stdioSessionOwner(req.headers["mcp-session-id"]) : undefined;
+    // Sessions the gateway holds (stdio processes, legacy SSE connections) live on the replica that issued their id.
+    const owner = target.transport.type !== "streamable-http" ? stdioSessionOwner(req.headers["mcp-session-id"]) : undefined;
     if (owner !== undefined && owner !== replica.id && req.headers[FORWARDED_HEADER] === undefined) {
       await toOwner(req, res, owner);
       return;
@@ -329,7 +364,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
         });
       }
       watch.stop();
-      await Promise.all([...upstreams.values()].map((u) => u.upstream.close()));
+      await Promise.all([...upstreams.values()].flatMap((u) => [u.upstream.close(), u.modern?.close()]));
       await dispatcher.destroy();
     },
 

@@ -112,7 +112,7 @@ describe("bad input of every kind gets a 4xx with a path, never a 5xx", () => {
       { path: "/timeoutMs", message: 'timeoutMs must be a number of milliseconds, got "fast"' },
       { path: "/transport/url", message: "url must be a string, got number" },
     ]],
-    ["unknown transport", "PUT", "/v1/servers/x", { transport: { type: "sse", url: "http://x" } }, 400, [{ path: "/transport/type", message: 'transport.type must be "streamable-http" or "stdio", got "sse"' }]],
+    ["unknown transport", "PUT", "/v1/servers/x", { transport: { type: "websocket", url: "http://x" } }, 400, [{ path: "/transport/type", message: 'transport.type must be "streamable-http", "sse" or "stdio", got "websocket"' }]],
     ["credentials in the URL", "PUT", "/v1/servers/x", { transport: { type: "streamable-http", url: "http://user:pw@example.com/mcp" } }, 400, [{ path: "/transport/url", message: "url must not contain credentials; put them in headers" }]],
     ["bad header value type", "PUT", "/v1/servers/x", { transport: { type: "streamable-http", url: "http://example.com", headers: { "X-Key": 123456 } } }, 400, [{ path: "/transport/headers/X-Key", message: "header values must be strings, got number" }]],
     ["bad policy document", "PUT", "/v1/policies/x", { document: { version: "1", default: "deny", tools: { t: { limits: [{ counter: "c", window: "week", max: 1 }] } } } }, 400, [
