@@ -1,4 +1,4 @@
-// The load generator: MCP clients over Streamable HTTP that keep sessions open and call one tool, either in a
+// The load generator: MCP clients over Streamable HTTP (2025 sessions, or stateless 2026-07-28) calling one tool, either in a
 // closed loop (each session waits for its answer before the next call) or at a fixed offered rate (latency
 // measured from the scheduled send time, so a slow server cannot hide queueing: no coordinated omission).
 import { performance } from "node:perf_hooks";
@@ -25,7 +25,13 @@ export interface LoadResult {
 const agent = new Agent({ connections: 1024, pipelining: 1, keepAliveTimeout: 30_000 });
 const PROTOCOL = "2025-06-18";
 
-export class McpSession {
+/** What the load loop drives: one client that makes one call at a time. */
+export interface LoadSession {
+  callTool(name: string, args: Record<string, unknown>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class McpSession implements LoadSession {
   private nextId = 1;
   private readonly target: Target;
   private readonly sessionId: string | undefined;
@@ -76,6 +82,39 @@ export class McpSession {
   }
 }
 
+const MODERN = "2026-07-28";
+
+/**
+ * A 2026-07-28 client: no initialize and no session; every tools/call is one stateless POST carrying the `_meta`
+ * envelope and the MCP-Protocol-Version, Mcp-Method, Mcp-Name and Mcp-Param-* headers a conforming client sends.
+ */
+export class ModernClient implements LoadSession {
+  private nextId = 1;
+  private readonly target: Target;
+  /** Argument name -> the `x-mcp-header` name it is mirrored in (plain ASCII values only). */
+  private readonly mirrored: Record<string, string>;
+  constructor(target: Target, mirrored: Record<string, string> = {}) {
+    this.target = target;
+    this.mirrored = mirrored;
+  }
+
+  /** One tools/call; throws on a transport error, a JSON-RPC error, `isError: true` or a result without `resultType`. */
+  async callTool(name: string, args: Record<string, unknown>): Promise<void> {
+    const id = this.nextId++;
+    const headers: Record<string, string> = { ...baseHeaders(this.target), "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": name };
+    for (const [arg, header] of Object.entries(this.mirrored)) if (typeof args[arg] === "string") headers[`mcp-param-${header.toLowerCase()}`] = args[arg];
+    const _meta = { "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}, "io.modelcontextprotocol/clientInfo": { name: "toolgate-bench", version: "1" } };
+    const res = await request(this.target.url, { method: "POST", dispatcher: agent, headers, body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args, _meta } }) });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+    const message = parseResponse(text, String(res.headers["content-type"] ?? ""), id);
+    if (message.error) throw new Error(`JSON-RPC error ${JSON.stringify(message.error).slice(0, 200)}`);
+    if (message.result?.isError || message.result?.resultType !== "complete") throw new Error(`not a complete result ${JSON.stringify(message.result).slice(0, 200)}`);
+  }
+
+  async close(): Promise<void> {}
+}
+
 function baseHeaders(target: Target): Record<string, string> {
   const h: Record<string, string> = { "content-type": "application/json", accept: "application/json, text/event-stream" };
   if (target.token) h.authorization = `Bearer ${target.token}`;
@@ -84,7 +123,7 @@ function baseHeaders(target: Target): Record<string, string> {
 
 interface JsonRpcResponse {
   id?: number;
-  result?: { isError?: boolean };
+  result?: { isError?: boolean; resultType?: string };
   error?: unknown;
 }
 
@@ -109,7 +148,7 @@ export async function openSessions(target: Target, count: number, parallel = 32)
 }
 
 export interface LoadOptions {
-  sessions: McpSession[];
+  sessions: LoadSession[];
   tool: string;
   args: Record<string, unknown>;
   warmupMs: number;
