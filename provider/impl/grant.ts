@@ -30,7 +30,7 @@ export const grantProvider = {
       // The gateway's own rule: a date and time with seconds optional and a zone (Z or ±hh:mm), nothing Date.parse guesses at.
       const parsed = GrantSpecSchema.shape.expiresAt.safeParse(inputs.expiresAt);
       if (!parsed.success || typeof parsed.data !== "string") {
-        failures.push({ property: "expiresAt", reason: `expiresAt must be an ISO 8601 time with a zone like 2027-01-31T00:00:00Z, got ${JSON.stringify(inputs.expiresAt)}` });
+        failures.push({ property: "expiresAt", reason: `expiresAt must be an ISO 8601 time like 2027-01-31T00:00:00Z, got ${JSON.stringify(inputs.expiresAt)}` });
       } else {
         const expiresAt = new Date(parsed.data);
         inputs.expiresAt = expiresAt.toISOString();
