@@ -69,7 +69,12 @@ export function transaction<T>(db: DatabaseSync, work: () => T): T {
   }
 }
 
-/** A committed write that changes nothing: proves the database can take writes again. */
+/**
+ * A committed write that changes nothing, to prove the database takes writes again. It sets the header's
+ * user_version (unused by the gateway) to the value it has: SQLite writes that page even then, whereas an
+ * UPDATE to the same values may never reach the disk.
+ */
 export function probeWrite(db: DatabaseSync): void {
-  transaction(db, () => db.exec("UPDATE schema_migrations SET applied_at = applied_at WHERE version = 1"));
+  const { user_version: version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
+  db.exec(`PRAGMA user_version = ${Number(version)}`);
 }
