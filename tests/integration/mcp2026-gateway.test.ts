@@ -12,6 +12,7 @@ import { serveFixtureHttp, type FixtureHttp } from "../fixtures/mcp2026/http-ser
 import type { FixtureRecord } from "../fixtures/mcp2026/server-tools.ts";
 import { startEverythingHttp, type EverythingHttp } from "../fixtures/everything-http.ts";
 import { ROOT } from "../helpers/cli.ts";
+import { freePort } from "../helpers/free-port.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { connectHttp, postModern, resultText, runPythonClient, type EraMode, type RawAnswer, type RawOptions, type RawRequest } from "../helpers/mcp2026-client.ts";
 import { eventually } from "../helpers/upstreams.ts";
@@ -71,10 +72,14 @@ before(async () => {
   await gw.admin.put("servers", "fixture", { transport: { type: "streamable-http", url: http.url, headers } });
   await gw.admin.put("servers", "fixture-listen", { transport: { type: "streamable-http", url: listenHttp.url, headers } });
   await gw.admin.put("servers", "everything", { transport: { type: "streamable-http", url: everything.url } });
+  // Nothing listens there: every call to it fails to connect.
+  await gw.admin.put("servers", "unreachable", { transport: { type: "streamable-http", url: `http://127.0.0.1:${await freePort()}/mcp` } });
+  await gw.admin.put("servers", "everything-stdio", { transport: { type: "stdio", command: process.execPath, args: ["node_modules/@modelcontextprotocol/server-everything/dist/index.js", "stdio"], cwd: ROOT } });
   await gw.admin.put("servers", "fixture-stdio", { transport: { type: "stdio", command: process.execPath, args: ["tests/fixtures/mcp2026/stdio-server.ts"], cwd: ROOT, env: { RECORD_LOG: stdioLog } } });
   await gw.admin.put("policies", "guarded", { document: GUARDED });
   await gw.admin.put("policies", "limited", { document: LIMITED });
   await gw.admin.put("policies", "open", { document: OPEN });
+  await gw.admin.put("policies", "no-env", { document: { ...OPEN, hide: ["get-env"] } });
   const grants: [string, string, string][] = [
     ["agent", "fixture", "guarded"],
     ["other", "fixture", "guarded"],
@@ -83,6 +88,8 @@ before(async () => {
     ["listen", "fixture-listen", "guarded"],
     ["everything", "everything", "open"],
     ["stdio", "fixture-stdio", "guarded"],
+    ["unreachable", "unreachable", "open"],
+    ["everything-stdio", "everything-stdio", "no-env"],
   ];
   for (const [name, server, policy] of grants) tokens[name] = (await gw.admin.put<{ token: string }>("grants", name, { server, policy })).value.token;
   // The catalog has echo's definition (its x-mcp-header annotation) before any test relies on it.
@@ -110,9 +117,9 @@ function modernSince(fixture: FixtureHttp, from: number): RequestRecord[] {
   return requestsSince(fixture, from).filter((r) => r.era === "modern");
 }
 
-/** The tool calls the HTTP fixture started since record `from`. */
-function callsSince(fixture: FixtureHttp, from: number): FixtureRecord[] {
-  return fixture.records.slice(from).filter((r) => r.kind === "call");
+/** The tool calls started since record `from`. */
+function callsSince(records: FixtureRecord[], from: number): FixtureRecord[] {
+  return records.slice(from).filter((r) => r.kind === "call");
 }
 
 /** What the stdio fixture recorded (every process the gateway started appends to the same log). */
@@ -132,16 +139,27 @@ function post(server: string, grant: string, request: RawRequest, o: RawOptions 
 /** The wire bytes, for assertion messages: what the gateway actually answered. */
 const wire = (a: RawAnswer) => `HTTP ${a.status} ${a.headers.get("content-type") ?? ""}\n${a.body}`;
 
-describe("HTTP fixture through the gateway, TypeScript SDK v2 client", () => {
+/** A fixture server behind the gateway, and how to read what reached it. */
+interface Behind {
+  server: string;
+  grant: string;
+  records(): FixtureRecord[];
+  /** The requests it received since record `from`, where the fixture records them (HTTP only). */
+  requests?(from: number): RequestRecord[];
+}
+
+/** What every era's client must get through the gateway from a dual-era fixture, over HTTP and stdio alike. */
+function clientBehaviour(behind: () => Behind) {
   for (const { mode, era, version } of ERAS) {
     describe(`${mode} client`, () => {
       let client: Client | undefined;
-      let opening: RequestRecord[] = [];
+      let opening: RequestRecord[] | undefined;
       const c = () => client ?? assert.fail("the client did not connect (see the first test of this group)");
+      const b = () => behind();
       before(async () => {
-        const from = http.records.length;
-        client = await connectHttp(url("fixture"), { mode, token: tokens.agent!, answer: { answer: "yes" } });
-        opening = requestsSince(http, from);
+        const from = b().records().length;
+        client = await connectHttp(url(b().server), { mode, token: tokens[b().grant]!, answer: { answer: "yes" } });
+        opening = b().requests?.(from);
       });
       after(async () => {
         await client?.close();
@@ -152,7 +170,7 @@ describe("HTTP fixture through the gateway, TypeScript SDK v2 client", () => {
         assert.equal(c().getNegotiatedProtocolVersion(), version);
         assert.deepEqual(c().getServerVersion(), { name: "mcp2026-fixture", version: "1.0.0" });
         const expected = era === "modern" ? [["modern", "server/discover"]] : [["legacy", "initialize"], ["legacy", "notifications/initialized"]];
-        assert.deepEqual(opening.map((r) => [r.era, r.method]), expected);
+        if (opening) assert.deepEqual(opening.map((r) => [r.era, r.method]), expected);
       });
 
       test("tools/list leaves out the hidden secret_tool", T, async () => {
@@ -161,19 +179,19 @@ describe("HTTP fixture through the gateway, TypeScript SDK v2 client", () => {
       });
 
       test("an allowed call reaches the upstream with its arguments", T, async () => {
-        const from = http.records.length;
+        const from = b().records().length;
         assert.equal(resultText(await c().callTool({ name: "echo", arguments: { text: `hi ${mode}`, region: "eu" } })), `echo: hi ${mode}`);
-        assert.deepEqual(callsSince(http, from), [{ kind: "call", era, tool: "echo", args: { text: `hi ${mode}`, region: "eu" } }]);
+        assert.deepEqual(callsSince(b().records(), from), [{ kind: "call", era, tool: "echo", args: { text: `hi ${mode}`, region: "eu" } }]);
       });
 
       test("a denied call and a hidden tool's call are results the client accepts, and neither reaches the upstream", T, async () => {
-        const from = http.records.length;
+        const from = b().records().length;
         const denied = await c().callTool({ name: "echo", arguments: { text: "forbidden" } });
         assert.deepEqual([denied.isError, resultText(denied)], [true, "[POLICY DENIED] Forbidden text."]);
         const hidden = await c().callTool({ name: "secret_tool", arguments: {} });
         assert.deepEqual([hidden.isError, resultText(hidden)], [true, '[POLICY DENIED] Tool "secret_tool" is hidden by policy']);
-        assert.deepEqual(requestsSince(http, from).filter((r) => r.method === "tools/call"), []);
-        assert.deepEqual(callsSince(http, from), []);
+        assert.deepEqual((b().requests?.(from) ?? []).filter((r) => r.method === "tools/call"), []);
+        assert.deepEqual(callsSince(b().records(), from), []);
       });
 
       test("progress notifications arrive", T, async () => {
@@ -184,7 +202,7 @@ describe("HTTP fixture through the gateway, TypeScript SDK v2 client", () => {
       });
 
       test("cancelling reaches the upstream, which stops the call", T, async () => {
-        const cancelled = () => http.records.filter((r) => r.kind === "cancelled" && r.era === era).length;
+        const cancelled = () => b().records().filter((r) => r.kind === "cancelled" && r.era === era).length;
         const before = cancelled();
         const abort = new AbortController();
         const call = c().callTool({ name: "slow", arguments: { steps: 100, ms: 100 } }, { signal: abort.signal, onprogress: () => abort.abort("the user stopped it") });
@@ -201,17 +219,25 @@ describe("HTTP fixture through the gateway, TypeScript SDK v2 client", () => {
         assert.deepEqual(read.contents, [{ uri: "note://readme", mimeType: "text/plain", text: "This is the mcp2026 fixture." }]);
         const prompt = await c().getPrompt({ name: "greet", arguments: { name: "Ada" } });
         assert.deepEqual(prompt.messages, [{ role: "user", content: { type: "text", text: "Say hello to Ada." } }]);
-        const from = http.records.length;
+        const from = b().records().length;
         await assert.rejects(c().readResource({ uri: "note://private" }), (e: unknown) => {
           assert.ok(e instanceof ProtocolError, `expected a JSON-RPC error, got ${String(e)}`);
           assert.equal(e.code, -32010);
           assert.match(e.message, /\[POLICY DENIED\] Private notes are not readable through the gateway\./);
           return true;
         });
-        assert.deepEqual(requestsSince(http, from).filter((r) => r.method === "resources/read"), []);
+        assert.deepEqual((b().requests?.(from) ?? []).filter((r) => r.method === "resources/read"), []);
       });
     });
   }
+}
+
+describe("HTTP fixture through the gateway, TypeScript SDK v2 client", () => {
+  clientBehaviour(() => ({ server: "fixture", grant: "agent", records: () => http.records, requests: (from) => requestsSince(http, from) }));
+});
+
+describe("the fixture's stdio server (dual-era) through the gateway, TypeScript SDK v2 client", () => {
+  clientBehaviour(() => ({ server: "fixture-stdio", grant: "stdio", records: stdioRecords }));
 });
 
 describe("HTTP fixture through the gateway, raw 2026 requests", () => {
@@ -269,7 +295,7 @@ describe("HTTP fixture through the gateway, raw 2026 requests", () => {
         ["tools/list", { "mcp-protocol-version": MODERN, "mcp-method": "tools/list" }],
       ],
     );
-    assert.deepEqual(callsSince(http, from), [
+    assert.deepEqual(callsSince(http.records, from), [
       { kind: "call", era: "modern", tool: "echo", args: { text: "z", region: "Zürich" } },
       { kind: "call", era: "modern", tool: "echo", args: { text: "u", region: "us-west1" } },
     ]);
@@ -338,7 +364,7 @@ describe("HTTP fixture through the gateway, raw 2026 requests", () => {
     const created = await post("fixture", "agent", { method: "tools/call", params: { name: "batch_job", arguments: { items: 3 } } }, { capabilities: TASKS });
     const task = created.response?.result ?? {};
     assert.deepEqual([task.resultType, task.status], ["task", "working"], wire(created));
-    assert.deepEqual(callsSince(http, from), [{ kind: "call", era: "modern", tool: "batch_job", args: { items: 3 } }]);
+    assert.deepEqual(callsSince(http.records, from), [{ kind: "call", era: "modern", tool: "batch_job", args: { items: 3 } }]);
     const taskId = task.taskId as string;
     const get = (grant: string, id = taskId) => post("fixture", grant, { method: "tasks/get", params: { taskId: id } }, { capabilities: TASKS });
 
@@ -406,6 +432,23 @@ describe("HTTP fixture through the gateway, raw 2026 requests", () => {
   });
 });
 
+describe("an unreachable upstream", () => {
+  test("a 2026 call gets -32603 naming the failure in data (2026 forbids -32002); a 2025 initialize keeps -32002", T, async () => {
+    const modern = await post("unreachable", "unreachable", { id: 3, method: "tools/call", params: { name: "echo", arguments: { text: "x" } } });
+    assert.equal(modern.response?.error?.code, -32603, wire(modern));
+    assert.deepEqual(modern.response?.error?.data, { toolgate: "upstream", failure: "connect" }, wire(modern));
+    assert.match(modern.response?.error?.message ?? "", /Upstream server "unreachable" is unreachable/, wire(modern));
+    const res = await fetch(url("unreachable"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens.unreachable}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 4, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "toolgate-test", version: "1.0.0" } } }),
+    });
+    const body = await res.text();
+    const legacy = JSON.parse(body) as { error?: { code?: number; data?: unknown } };
+    assert.deepEqual([legacy.error?.code, legacy.error?.data], [-32002, undefined], body);
+  });
+});
+
 describe("Python SDK client (mcp from PyPI) through the gateway", () => {
   for (const [mode, era, version] of [["auto", "modern", MODERN], [MODERN, "modern", MODERN], ["legacy", "legacy", "2025-11-25"]] as const) {
     test(`${mode}: connects, lists without the hidden tool, calls, and gets the denial as a result`, T, async () => {
@@ -415,7 +458,7 @@ describe("Python SDK client (mcp from PyPI) through the gateway", () => {
       assert.deepEqual(report.tools, ["add_tool", "ask", "batch_job", "echo", "slow"]);
       assert.deepEqual(report.call, { isError: false, text: "echo: py" });
       assert.deepEqual(report.denied, { isError: true, text: "[POLICY DENIED] Forbidden text." });
-      assert.deepEqual(callsSince(http, from), [{ kind: "call", era, tool: "echo", args: { text: "py", region: "eu" } }]);
+      assert.deepEqual(callsSince(http.records, from), [{ kind: "call", era, tool: "echo", args: { text: "py", region: "eu" } }]);
       if (mode === "auto") assert.deepEqual(report.supportedVersions, [MODERN]);
     });
   }
@@ -446,36 +489,52 @@ describe("a 2025-only HTTP server (server-everything) through the gateway", () =
   });
 });
 
-describe("the fixture's stdio server through the gateway (a stdio McpServer)", () => {
-  test("a 2026 request is answered 400 -32022 with the 2025 versions, and nothing is written to the process", T, async () => {
-    const a = await post("fixture-stdio", "stdio", { method: "tools/call", params: { name: "echo", arguments: { text: "modern" } } });
-    assert.equal(a.status, 400, wire(a));
-    assert.equal(a.response?.error?.code, -32022, wire(a));
-    assert.deepEqual((a.response?.error?.data as { supported?: unknown } | undefined)?.supported, LEGACY_VERSIONS, wire(a));
-    assert.deepEqual(stdioRecords().filter((r) => r.kind === "call" && r.era === "modern"), []);
+describe("the fixture's stdio server (dual-era) through the gateway, raw 2026 and Python", () => {
+  test("a raw 2026 call runs in the 2026 era and gets a complete result", T, async () => {
+    const from = stdioRecords().length;
+    const a = await post("fixture-stdio", "stdio", { id: "s1", method: "tools/call", params: { name: "echo", arguments: { text: "modern", region: "eu" } } }, { headers: { "mcp-param-region": "eu" } });
+    assert.equal(a.status, 200, wire(a));
+    assert.equal(a.response?.id, "s1", wire(a));
+    assert.deepEqual([a.response?.result?.resultType, a.response?.result?.content], ["complete", [{ type: "text", text: "echo: modern" }]], wire(a));
+    assert.deepEqual(callsSince(stdioRecords(), from), [{ kind: "call", era: "modern", tool: "echo", args: { text: "modern", region: "eu" } }]);
   });
 
-  test("the auto TypeScript client falls back to 2025 and works", T, async () => {
-    const client = await connectHttp(url("fixture-stdio"), { mode: "auto", token: tokens.stdio!, answer: { answer: "yes" } });
-    try {
-      assert.deepEqual([client.getProtocolEra(), client.getNegotiatedProtocolVersion()], ["legacy", "2025-11-25"]);
-      assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ["echo", "slow", "ask", "batch_job", "add_tool"]);
-      assert.equal(resultText(await client.callTool({ name: "echo", arguments: { text: "stdio" } })), "echo: stdio");
-      const denied = await client.callTool({ name: "echo", arguments: { text: "forbidden" } });
-      assert.deepEqual([denied.isError, resultText(denied)], [true, "[POLICY DENIED] Forbidden text."]);
-      assert.equal(resultText(await client.callTool({ name: "ask", arguments: { question: "Over stdio?" } })), "Over stdio? -> yes");
-      const echoes = stdioRecords().filter((r) => r.kind === "call" && r.tool === "echo");
-      assert.deepEqual(echoes, [{ kind: "call", era: "legacy", tool: "echo", args: { text: "stdio" } }]);
-    } finally {
-      await client.close();
-    }
-  });
-
-  test("the auto Python client falls back to 2025 and works", T, async () => {
+  test("the auto Python client lands on 2026 and works", T, async () => {
     const report = await runPythonClient({ url: url("fixture-stdio"), token: tokens.stdio!, mode: "auto", call: { name: "echo", arguments: { text: "py stdio" } }, denied: { name: "secret_tool" } });
-    assert.deepEqual([report.era, report.protocolVersion], ["legacy", "2025-11-25"]);
+    assert.deepEqual([report.era, report.protocolVersion], ["modern", MODERN]);
     assert.deepEqual(report.tools, ["add_tool", "ask", "batch_job", "echo", "slow"]);
     assert.deepEqual(report.call, { isError: false, text: "echo: py stdio" });
     assert.deepEqual(report.denied, { isError: true, text: '[POLICY DENIED] Tool "secret_tool" is hidden by policy' });
+  });
+});
+
+describe("a 2025-only stdio server (server-everything over stdio) through the gateway", () => {
+  test("a 2026 request is answered 400 -32022 with the 2025 versions", T, async () => {
+    const a = await post("everything-stdio", "everything-stdio", { method: "tools/call", params: { name: "echo", arguments: { message: "modern" } } });
+    assert.equal(a.status, 400, wire(a));
+    assert.equal(a.response?.error?.code, -32022, wire(a));
+    assert.deepEqual((a.response?.error?.data as { supported?: unknown } | undefined)?.supported, LEGACY_VERSIONS, wire(a));
+  });
+
+  test("the auto TypeScript client falls back to 2025 and works; the pinned client fails clearly", T, async () => {
+    const auto = await connectHttp(url("everything-stdio"), { mode: "auto", token: tokens["everything-stdio"]! });
+    try {
+      assert.deepEqual([auto.getProtocolEra(), auto.getNegotiatedProtocolVersion()], ["legacy", "2025-11-25"]);
+      assert.equal(resultText(await auto.callTool({ name: "echo", arguments: { message: "stdio" } })), "Echo: stdio");
+    } finally {
+      await auto.close();
+    }
+    await assert.rejects(connectHttp(url("everything-stdio"), { mode: "pin", token: tokens["everything-stdio"]! }), (e: unknown) => {
+      assert.ok(e instanceof UnsupportedProtocolVersionError, `expected UnsupportedProtocolVersionError, got ${String(e)}`);
+      assert.deepEqual([e.code, (e.data as { supported?: unknown }).supported], [-32022, LEGACY_VERSIONS]);
+      return true;
+    });
+  });
+
+  test("the auto Python client falls back to 2025 and works", T, async () => {
+    const report = await runPythonClient({ url: url("everything-stdio"), token: tokens["everything-stdio"]!, mode: "auto", call: { name: "echo", arguments: { message: "py" } }, denied: { name: "get-env" } });
+    assert.deepEqual([report.era, report.protocolVersion], ["legacy", "2025-11-25"]);
+    assert.deepEqual(report.call, { isError: false, text: "Echo: py" });
+    assert.deepEqual(report.denied, { isError: true, text: '[POLICY DENIED] Tool "get-env" is hidden by policy' });
   });
 });
