@@ -81,6 +81,16 @@ test("three replicas starting together on an empty database migrate it once", as
   for (const [grant, server, policy] of [["steady", "echo", "thousand"], ["killed", "echo", "thousand"], ["roomy", "echo", "roomy"], ["edited", "echo", "open"], ["session", "everything", "everything"], ["stdio", "everything-stdio", "everything"], ["held", "echo", "held"]]) {
     tokens[grant!] = (await admin.put<{ token: string }>("grants", grant!, { server, policy })).value.token;
   }
+  // Every replica knows the last grant before the tests start (it reaches B and C through the database feed).
+  for (const r of replicas) {
+    for (let tries = 0; ; tries++) {
+      const probe = await fetch(`${r.proxyUrl}/mcp/echo`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${tokens.held}` }, body: "{}" });
+      await probe.arrayBuffer();
+      if (probe.status !== 401) break;
+      assert.ok(tries < 100, `replica ${r.proxyUrl} never learned the grants`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  }
 });
 
 /** An MCP session opened through `url` (initialize + initialized), for raw tools/call requests. */
