@@ -385,12 +385,43 @@ describe("HTTP fixture through the gateway, raw 2026 requests", () => {
     assert.deepEqual(done.response?.result?.result, { content: [{ type: "text", text: "processed 3 items" }], isError: false }, wire(done));
 
     const before = http.records.length;
-    for (const [who, id] of [["other", taskId], ["agent", upstreamId], ["agent", `${upstreamId}.forged`]] as const) {
-      const refused = await get(who, id);
-      assert.equal(refused.response?.error?.code, -32602, `${who} ${id}: ${wire(refused)}`);
-      assert.match(refused.response?.error?.message ?? "", /Task not found/, `${who} ${id}: ${wire(refused)}`);
+    const refusals: [string, string, string][] = [
+      ["other", "tasks/get", taskId],
+      ["other", "tasks/cancel", taskId],
+      ["other", "tasks/update", taskId],
+      ["agent", "tasks/get", upstreamId],
+      ["agent", "tasks/get", `${upstreamId}.forged`],
+    ];
+    for (const [who, method, id] of refusals) {
+      const refused = await post("fixture", who, { method, params: { taskId: id, ...(method === "tasks/update" ? { inputResponses: {} } : {}) } }, { capabilities: TASKS });
+      assert.equal(refused.response?.error?.code, -32602, `${who} ${method} ${id}: ${wire(refused)}`);
+      assert.match(refused.response?.error?.message ?? "", /Task not found/, `${who} ${method} ${id}: ${wire(refused)}`);
     }
     assert.deepEqual(modernSince(http, before), []);
+  });
+
+  test("a task is cancelled through the gateway with its wrapped id", T, async () => {
+    // Without elicitation the fixture's task just works for a while (taskWorkMs), long enough to cancel it.
+    const capabilities = { extensions: { "io.modelcontextprotocol/tasks": {} } };
+    const created = await post("fixture", "agent", { method: "tools/call", params: { name: "batch_job", arguments: { items: 9 } } }, { capabilities });
+    const taskId = created.response?.result?.taskId as string;
+    assert.equal(typeof taskId, "string", wire(created));
+    const from = http.records.length;
+    const cancel = await post("fixture", "agent", { method: "tasks/cancel", params: { taskId } }, { capabilities });
+    assert.equal(cancel.response?.result?.resultType, "complete", wire(cancel));
+    const got = await post("fixture", "agent", { method: "tasks/get", params: { taskId } }, { capabilities });
+    assert.deepEqual([got.response?.result?.taskId, got.response?.result?.status], [taskId, "cancelled"], wire(got));
+    const [cancelled] = modernSince(http, from);
+    assert.deepEqual([cancelled?.method, cancelled?.headers["mcp-name"]], ["tasks/cancel", taskId.slice(0, taskId.lastIndexOf("."))]);
+  });
+
+  test("GET and DELETE without a session are 405 with Allow: POST (2026 has no GET stream or session)", T, async () => {
+    for (const method of ["GET", "DELETE"]) {
+      const res = await fetch(url("fixture"), { method, headers: { authorization: `Bearer ${tokens.agent}`, accept: "application/json, text/event-stream", "mcp-protocol-version": MODERN } });
+      const body = await res.text();
+      assert.equal(res.status, 405, `${method}: ${body}`);
+      assert.equal(res.headers.get("allow"), "POST", `${method}: HTTP ${res.status} ${[...res.headers].map(([k, v]) => `${k}: ${v}`).join("; ")} ${body}`);
+    }
   });
 
   test("a task-creating call and each MRTR round are limited like any other call", T, async () => {
