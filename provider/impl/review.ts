@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type * as grpcJs from "@grpc/grpc-js";
+import { printable } from "../../sdk/index.ts";
 import type * as enginePbModule from "@pulumi/pulumi/proto/engine_pb.js";
 import type * as engineGrpcModule from "@pulumi/pulumi/proto/engine_grpc_pb.js";
 
@@ -14,11 +15,12 @@ export interface Note {
  * provider never forwards a detailed diff and gives the provider no logger, but it starts the provider process
  * with the engine's address as its only argument: notes go to the engine's Log service there (the channel
  * `pulumi.log` uses in programs). Anywhere else (tests driving the provider directly, an engine that refuses),
- * they go to stderr, which the CLI shows as well, under the stack.
+ * they go to stderr, which the CLI shows as well, under the stack. Names and rules in a note come from the program
+ * under review, so control and direction-changing characters are escaped: a note cannot hide or rewrite a line.
  */
 export async function tellReviewer(urn: string | undefined, notes: readonly Note[]): Promise<void> {
-  if (notes.length === 0) return;
-  for (const note of notes) {
+  for (const { severity, message } of notes) {
+    const note = { severity, message: printable(message) };
     const client = engineClient();
     const sent = client ? await client.log(urn, note).then(() => true, () => false) : false;
     if (!sent) {

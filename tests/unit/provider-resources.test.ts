@@ -215,6 +215,24 @@ test("a policy change is summarized for the reviewer: LOOSER as a warning, rules
   ]);
 });
 
+test("a note cannot hide or rewrite a line of the preview: control and bidi characters from the program are escaped", async () => {
+  const { policyNotes } = await import("../../provider/impl/policy.ts");
+  const { tellReviewer } = await import("../../provider/impl/review.ts");
+  const stderr: string[] = [];
+  mock.method(process.stderr, "write", (chunk: string) => {
+    stderr.push(chunk);
+    return true;
+  });
+  try {
+    const before = { version: "1", default: "deny", tools: { t: {} } };
+    await tellReviewer(undefined, policyNotes("agent", before, { version: "1", default: "deny", tools: { t: { require: [{ path: "args.m", op: "eq", value: "ok\u202Elive" }] } } }));
+    await tellReviewer(undefined, [{ severity: "info", message: "a\u001b[2K\rb" }]);
+  } finally {
+    mock.restoreAll();
+  }
+  assert.deepEqual(stderr, ['Policy "agent": stricter /tools/t/require/args.m-eq: require added: calls must now satisfy args.m eq "ok\\u{202E}live"\n', "a\\u{001B}[2K\\u{000D}b\n"]);
+});
+
 test("a replacement says which input forces it and that the old object goes first", async () => {
   const { replaceNotes } = await import("../../provider/impl/review.ts");
   assert.deepEqual(replaceNotes("McpServer", { name: "files" }, { name: "files-v2" }, ["name"]), [
