@@ -90,18 +90,28 @@ function outcome(call: Promise<unknown>): Promise<string> {
 }
 
 describe("a held call re-checks its grant and the policy when the approval arrives", () => {
-  test("the grant was revoked while the call was held: approving it does not run it", async () => {
-    await gw.admin.put("policies", "hold-pay", { document: { version: "1", default: "allow", tools: { pay: { approval: { mode: "hold" } } } } });
-    const token = await grant("held-then-revoked", "bank", "hold-pay");
-    const agent = await connect(gw.proxyUrl, "bank", token);
-    const answer = outcome(agent.callTool({ name: "pay", arguments: { amount: 101 } }));
-    const id = await pendingApproval("held-then-revoked");
-    assert.equal(await gw.admin.delete("grants", "held-then-revoked"), true);
-    await approve(id);
-    assert.match(await answer, /^(\[POLICY DENIED\] |error: )/);
-    assert.deepEqual(paid, [], "the upstream never ran the call");
-    await agent.close().catch(() => undefined);
-  });
+  const changes = {
+    revoked: (name: string) => gw.admin.delete("grants", name),
+    rotated: (name: string) => gw.admin.rotateGrant(name),
+    // The grant was made to expire 3 s after it was created: wait for that.
+    expired: () => eventually(() => false, 3500),
+  };
+  for (const [i, [how, change]] of Object.entries(changes).entries()) {
+    test(`the grant was ${how} while the call was held: approving it does not run it`, async () => {
+      await gw.admin.put("policies", "hold-pay", { document: { version: "1", default: "allow", tools: { pay: { approval: { mode: "hold" } } } } });
+      const name = `held-then-${how}`;
+      const token = await grant(name, "bank", "hold-pay", how === "expired" ? new Date(Date.now() + 3000).toISOString() : undefined);
+      const agent = await connect(gw.proxyUrl, "bank", token);
+      const amount = 101 + i;
+      const answer = outcome(agent.callTool({ name: "pay", arguments: { amount } }));
+      const id = await pendingApproval(name);
+      await change(name);
+      await approve(id);
+      assert.match(await answer, /^(\[POLICY DENIED\] |error: )/);
+      assert.deepEqual(paid.filter((a) => a === amount), [], "the upstream never ran the call");
+      await agent.close().catch(() => undefined);
+    });
+  }
 
   test("the policy now denies the call: approving it does not run it, and the agent gets the policy's reason", async () => {
     await gw.admin.put("policies", "hold-then-deny", { document: { version: "1", default: "allow", tools: { pay: { approval: { mode: "hold" } } } } });
@@ -118,7 +128,7 @@ describe("a held call re-checks its grant and the policy when the approval arriv
       assert.ok(await eventually(async () => !(await listed()).includes("probe"), 5000), "the gateway applies the edited policy");
       await approve(id);
       assert.equal(await answer, "[POLICY DENIED] Payments over 100 are frozen.");
-      assert.deepEqual(paid, [], "the upstream never ran the call");
+      assert.deepEqual(paid.filter((a) => a === 202), [], "the upstream never ran the call");
     } finally {
       await agent.close();
       await watcher.close();
@@ -246,17 +256,24 @@ describe("a hidden tool never appears in a stream (Last-Event-ID replay)", () =>
     assert.ok(lastEventId, "the stream carried an event id to resume from");
 
     const abort = new AbortController();
+    const giveUp = setTimeout(() => abort.abort(), 10_000);
     const replay = await fetch(url, { method: "GET", headers: { ...headers, accept: "text/event-stream", "last-event-id": lastEventId }, signal: abort.signal });
     assert.equal(replay.status, 200);
     let listed: JsonRpc | undefined;
-    for await (const event of sseEvents(replay)) {
-      const message = JSON.parse(event.data || "null") as JsonRpc | null;
-      if (message?.id === 5) {
-        listed = message;
-        break;
+    try {
+      for await (const event of sseEvents(replay)) {
+        const message = JSON.parse(event.data || "null") as JsonRpc | null;
+        if (message?.id === 5) {
+          listed = message;
+          break;
+        }
       }
+    } catch {
+      // Given up: nothing answered request 5 on the replay.
+    } finally {
+      clearTimeout(giveUp);
+      abort.abort();
     }
-    abort.abort();
     assert.ok(resumable.lastEventIds.length > 0, "the upstream was asked to replay the stream");
     assert.deepEqual((listed?.result?.tools as { name: string }[] | undefined)?.map((t) => t.name), ["visible_tool"]);
   });

@@ -258,13 +258,15 @@ for (const [kind, grant, received] of [
       sessionId = await openSession(url, tokens[grant]!);
     });
 
-    test("a denied resource URI gets the policy's JSON-RPC error and never reaches the server; an allowed one is read", async () => {
+    test("a denied resource URI (read or subscribe) gets the policy's JSON-RPC error and never reaches the server; an allowed one is read", async () => {
       const internal = "demo://resource/static/document/architecture.md";
       const denied = await request("resources/read", { uri: internal });
       assert.deepEqual({ status: denied.status, answer: denied.answer }, {
         status: 200,
         answer: { jsonrpc: "2.0", id: denied.id, error: { code: -32010, message: "[POLICY DENIED] Architecture notes are internal.", data: { rule: "/resources/deny_if/0" } } },
       });
+      const subscribe = await request("resources/subscribe", { uri: internal });
+      assert.deepEqual(subscribe.answer.error, { code: -32010, message: "[POLICY DENIED] Architecture notes are internal.", data: { rule: "/resources/deny_if/0" } }, "subscribing is reading too");
       const dynamic = "demo://resource/dynamic/text/1";
       const unlisted = await request("resources/read", { uri: dynamic });
       assert.deepEqual(unlisted.answer.error, { code: -32010, message: `[POLICY DENIED] Resource "${dynamic}" is not permitted by policy`, data: { rule: "(resources default deny)" } });
@@ -273,7 +275,7 @@ for (const [kind, grant, received] of [
       const read = await request("resources/read", { uri: allowed });
       assert.equal((read.answer.result?.contents as { uri: string }[])[0]!.uri, allowed);
       assert.ok(asked("resources/read", "uri", allowed), "the allowed read reached the server");
-      assert.ok(!asked("resources/read", "uri", internal) && !asked("resources/read", "uri", dynamic), "the denied reads never reached it");
+      assert.ok(!asked("resources/read", "uri", internal) && !asked("resources/subscribe", "uri", internal) && !asked("resources/read", "uri", dynamic), "the denied requests never reached it");
     });
 
     test("a prompt the policy does not allow is refused, also through completion/complete; allowed ones work", async () => {
