@@ -5,6 +5,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProtocolError, UnsupportedProtocolVersionError, type Client } from "@modelcontextprotocol/client";
@@ -54,11 +56,38 @@ const LIMITED = {
 };
 const OPEN = { version: "1", default: "allow" };
 
+/**
+ * An upstream that shows what the gateway forwards for subscriptions/listen: it acknowledges exactly the filter it
+ * received, then ends the subscription with its result. Anything else is answered 404.
+ */
+async function startListenRecorder(): Promise<{ url: string; received: { notifications?: unknown }[]; close(): Promise<void> }> {
+  const received: { notifications?: unknown }[] = [];
+  const server = createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += String(chunk);
+    const m = (body ? JSON.parse(body) : {}) as { id?: string | number; method?: string; params?: { notifications?: unknown } };
+    if (m.method !== "subscriptions/listen") {
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: m.id ?? null, error: { code: -32601, message: "Method not found" } }));
+      return;
+    }
+    received.push({ notifications: m.params?.notifications });
+    const tag = { "io.modelcontextprotocol/subscriptionId": m.id };
+    const event = (message: unknown) => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(event({ jsonrpc: "2.0", method: "notifications/subscriptions/acknowledged", params: { notifications: m.params?.notifications, _meta: tag } }));
+    res.end(event({ jsonrpc: "2.0", id: m.id, result: { resultType: "complete", _meta: tag } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/mcp`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
 let gw: TestGateway;
 let http: FixtureHttp;
 /** A fixture of its own for subscriptions/listen: the tool its test adds would show in every other list. */
 let listenHttp: FixtureHttp;
 let everything: EverythingHttp;
+let recorder: Awaited<ReturnType<typeof startListenRecorder>>;
 const dir = mkdtempSync(join(tmpdir(), "toolgate-mcp2026-gw-"));
 const stdioLog = join(dir, "stdio-records.jsonl");
 const tokens: Record<string, string> = {};
@@ -66,11 +95,12 @@ const tokens: Record<string, string> = {};
 const url = (server: string) => `${gw.proxyUrl}/mcp/${server}`;
 
 before(async () => {
-  [http, listenHttp, everything] = await Promise.all([serveFixtureHttp({ token: UPSTREAM_TOKEN }), serveFixtureHttp({ token: UPSTREAM_TOKEN }), startEverythingHttp()]);
+  [http, listenHttp, everything, recorder] = await Promise.all([serveFixtureHttp({ token: UPSTREAM_TOKEN }), serveFixtureHttp({ token: UPSTREAM_TOKEN }), startEverythingHttp(), startListenRecorder()]);
   gw = await startGateway();
   const headers = { authorization: `Bearer ${UPSTREAM_TOKEN}` };
   await gw.admin.put("servers", "fixture", { transport: { type: "streamable-http", url: http.url, headers } });
   await gw.admin.put("servers", "fixture-listen", { transport: { type: "streamable-http", url: listenHttp.url, headers } });
+  await gw.admin.put("servers", "recorder", { transport: { type: "streamable-http", url: recorder.url } });
   await gw.admin.put("servers", "everything", { transport: { type: "streamable-http", url: everything.url } });
   // Nothing listens there: every call to it fails to connect.
   await gw.admin.put("servers", "unreachable", { transport: { type: "streamable-http", url: `http://127.0.0.1:${await freePort()}/mcp` } });
@@ -90,6 +120,7 @@ before(async () => {
     ["stdio", "fixture-stdio", "guarded"],
     ["unreachable", "unreachable", "open"],
     ["everything-stdio", "everything-stdio", "no-env"],
+    ["recorder", "recorder", "guarded"],
   ];
   for (const [name, server, policy] of grants) tokens[name] = (await gw.admin.put<{ token: string }>("grants", name, { server, policy })).value.token;
   // The catalog has echo's definition (its x-mcp-header annotation) before any test relies on it.
@@ -98,7 +129,7 @@ before(async () => {
 
 after(async () => {
   assert.equal(await gw?.stop(), 0);
-  await Promise.all([http?.close(), listenHttp?.close(), everything?.close()]);
+  await Promise.all([http?.close(), listenHttp?.close(), everything?.close(), recorder?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -460,6 +491,17 @@ describe("HTTP fixture through the gateway, raw 2026 requests", () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe("subscriptions/listen resourceSubscriptions are decided per URI", () => {
+  test("a URI the policy denies is dropped from the filter the upstream gets, and the agent sees the honoured subset", T, async () => {
+    const from = recorder.received.length;
+    const a = await post("recorder", "recorder", { id: 21, method: "subscriptions/listen", params: { notifications: { toolsListChanged: true, resourceSubscriptions: ["note://readme", "note://private"] } } });
+    assert.deepEqual(recorder.received.slice(from), [{ notifications: { toolsListChanged: true, resourceSubscriptions: ["note://readme"] } }], wire(a));
+    const ack = a.messages.find((m) => m.method === "notifications/subscriptions/acknowledged");
+    assert.deepEqual(ack?.params?.notifications, { toolsListChanged: true, resourceSubscriptions: ["note://readme"] }, wire(a));
+    assert.deepEqual([a.response?.id, a.response?.result?.resultType], [21, "complete"], wire(a));
   });
 });
 
