@@ -21,7 +21,7 @@ export type ErrorCode =
 export class ToolgateError extends Error {
   readonly code: ErrorCode;
   readonly issues: readonly Issue[];
-  constructor(code: ErrorCode, message: string, options: ErrorOptions & { issues?: readonly Issue[] } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; issues?: readonly Issue[] } = {}) {
     super(message, options);
     this.name = "ToolgateError";
     this.code = code;

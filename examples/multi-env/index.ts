@@ -13,9 +13,12 @@ const env = pulumi.getStack();
 // in state and in the gateway.
 const upstreamToken = config.getSecret("upstreamToken");
 const upstream = new McpServer("everything", {
-  transport: upstreamToken
-    ? pulumi.all([config.require("upstreamUrl"), upstreamToken]).apply(([url, token]) => ({ type: "streamable-http" as const, url, headers: { Authorization: `Bearer ${token}` } }))
-    : { type: "streamable-http", url: config.require("upstreamUrl") },
+  // Written as an object, so only the header is secret: the URL stays readable in previews and drift.
+  transport: {
+    type: "streamable-http",
+    url: config.require("upstreamUrl"),
+    ...(upstreamToken ? { headers: { Authorization: pulumi.interpolate`Bearer ${upstreamToken}` } } : {}),
+  },
   description: `Demo upstream for ${env}`,
   labels: { env },
 });
