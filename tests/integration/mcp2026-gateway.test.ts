@@ -32,7 +32,7 @@ const ERAS: { mode: EraMode; era: "modern" | "legacy"; version: string }[] = [
 /** No test may hang on a relay that never answers: it fails with what it was waiting for. */
 const T = { timeout: 30_000 };
 
-/** Hides secret_tool, denies echo of "forbidden", limits echo, and denies reading note://private… */
+/** Hides secret_tool, denies echo of "forbidden", limits echo, and denies reading note://private URIs. */
 const GUARDED = {
   version: "1",
   default: "allow",
