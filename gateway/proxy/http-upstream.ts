@@ -304,7 +304,8 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
   }
 }
 
-function failureOf(error: unknown): UpstreamFailure {
+/** What kind of failure an undici request error is. */
+export function failureOf(error: unknown): UpstreamFailure {
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return "timeout";
   if (error instanceof undiciErrors.ConnectTimeoutError) return "connect";
   const code = (error as { code?: string }).code;
@@ -314,13 +315,14 @@ function failureOf(error: unknown): UpstreamFailure {
 }
 
 /** Errors that prove the request never reached the upstream, so nothing ran there. */
-function provablyNotSent(error: unknown): boolean {
+export function provablyNotSent(error: unknown): boolean {
   if (error instanceof undiciErrors.ConnectTimeoutError) return true;
   const code = (error as { code?: string }).code;
   return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EHOSTUNREACH" || code === "ENETUNREACH";
 }
 
-function connectDetail(error: unknown): string | undefined {
+/** The error code of a connect failure (ECONNREFUSED…), to name in the message. */
+export function connectDetail(error: unknown): string | undefined {
   const code = (error as { code?: string }).code;
   return failureOf(error) === "connect" && code ? code : undefined;
 }

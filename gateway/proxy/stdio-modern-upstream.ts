@@ -1,16 +1,13 @@
 import { createInterface } from "node:readline";
 import type { Logger } from "pino";
-import type { ServerTarget } from "../contracts.ts";
 import { accepts } from "../http/media-type.ts";
 import { CLIENT_CAPABILITIES_KEY, LEGACY_VERSIONS, MODERN_ERROR, MODERN_VERSION, PROTOCOL_VERSION_KEY, type Era } from "./era.ts";
 import { describeFailure } from "./http-upstream.ts";
 import { ERROR, errorMessage, idKey, isRequest, isResponse, tryParse, upstreamErrorMessage, type JsonRpcId, type JsonRpcMessage } from "./jsonrpc.ts";
 import { sseEvent } from "./sse.ts";
 import { spawnServer, type StdioProcess } from "./stdio-process.ts";
-import type { StdioLimits } from "./stdio-upstream.ts";
+import { drainStderr, startCounted, type StdioLimits, type StdioTarget } from "./stdio-upstream.ts";
 import type { Exchange, PostOutcome, SessionRequest, Upstream, UpstreamContext, UpstreamFailure } from "./upstream.ts";
-
-type StdioTarget = ServerTarget & { transport: { type: "stdio" } };
 
 export interface ModernStdioOptions {
   /** Processes alive now across all stdio servers (this pool's count in `active`), and per-grant caps. */
@@ -116,7 +113,7 @@ export function createModernStdioUpstream(target: StdioTarget, options: ModernSt
         if (probing === proc) probing = undefined;
         settle("2025", `the process ${why} before answering server/discover`);
       });
-      drainStderr(proc);
+      drainStderr(proc, target.name, log);
       createInterface({ input: proc.child.stdout, crlfDelay: Infinity }).on("line", (line) => {
         const m = tryParse(line);
         if (!m || !isResponse(m) || m.id !== PROBE_ID) return;
@@ -126,33 +123,22 @@ export function createModernStdioUpstream(target: StdioTarget, options: ModernSt
     });
   }
 
-  function drainStderr(proc: StdioProcess): void {
-    createInterface({ input: proc.child.stderr, crlfDelay: Infinity }).on("line", (line) => log.debug({ server: target.name, stderr: line.slice(0, 500) }, "upstream stderr"));
-  }
-
   /** The first process with room (so that extra processes go idle and stop), else a new one; a string says why not. */
   function processFor(): PoolProcess | string {
     const free = pool.find((p) => !p.ended && p.pending.size < maxPerProcess);
     if (free) return free;
     if (limits.active >= limits.max) return `Too many stdio processes on this gateway (limit ${limits.max}, --max-stdio-processes); try again shortly or raise the limit`;
-    let proc: StdioProcess;
-    try {
-      proc = spawnServer(target.transport, options.dataDir);
-    } catch (error) {
-      return `Upstream server "${target.name}" cannot start: ${(error as Error).message}`;
-    }
-    limits.active++;
+    const proc = startCounted(target, limits, options.dataDir, log);
+    if (typeof proc === "string") return proc;
     const p: PoolProcess = { proc, pending: new Map(), nextId: 1, idle: undefined, stopping: false, ended: false };
     pool.push(p);
     createInterface({ input: proc.child.stdout, crlfDelay: Infinity }).on("line", (line) => onLine(p, line));
-    drainStderr(proc);
     proc.onExit((why) => ended(p, why));
     return p;
   }
 
   function ended(p: PoolProcess, why: string): void {
     p.ended = true;
-    limits.active--;
     clearTimeout(p.idle);
     pool.splice(pool.indexOf(p), 1);
     if (!p.stopping) {
