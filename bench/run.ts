@@ -113,7 +113,8 @@ async function rssAtSessions(upstreamUrl: string, count: number, nodeOptions: st
     await gw.admin.put("policies", "allow-all", { document: { version: "1", default: "allow" } });
     const token = (await gw.admin.put<{ token: string }>("grants", "rss", { server: "echo", policy: "allow-all" })).value.token;
     const sessions = await openSessions({ url: `${gw.proxyUrl}/mcp/echo`, token }, count, 50);
-    await Promise.all(sessions.map((s) => s.callTool("echo", ECHO_ARGS)));
+    // In waves below the upstream's maxInFlight: this measures memory per open session, not a burst of calls.
+    for (let i = 0; i < sessions.length; i += 200) await Promise.all(sessions.slice(i, i + 200).map((s) => s.callTool("echo", ECHO_ARGS)));
     const rss = rssMb(gw.child.pid!);
     await Promise.all(sessions.map((s) => s.close()));
     return { nodeOptions, sessions: count, startRssMb, rssMb: rss };

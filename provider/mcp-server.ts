@@ -56,7 +56,7 @@ export interface McpServerArgs {
   timeoutMs?: pulumi.Input<number>;
   /** Bound on a whole call in ms (at least `timeoutMs`, at most one hour). Default: none. */
   totalTimeoutMs?: pulumi.Input<number>;
-  /** Most calls in flight to this upstream at once, 1-1024 (default 64); beyond it calls fail at once as busy. */
+  /** Most calls in flight to this upstream at once, 1-1024 (default 256); beyond it calls fail at once as busy. */
   maxInFlight?: pulumi.Input<number>;
   /** Pinned roots (at most 100): the gateway answers the server's `roots/list` with these and ignores the agent's. */
   roots?: pulumi.Input<pulumi.Input<McpServerRoot>[]>;

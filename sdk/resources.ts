@@ -90,7 +90,7 @@ const Owner = z.string({ error: (i) => `owner must be a string, ${got(i.input)}`
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Calls in flight to one upstream at once when the server does not say. */
-export const DEFAULT_MAX_IN_FLIGHT = 64;
+export const DEFAULT_MAX_IN_FLIGHT = 256;
 export const MAX_ROOTS = 100;
 
 const Milliseconds = (field: string) =>
@@ -117,7 +117,7 @@ export const ServerSpecSchema = z
     timeoutMs: Milliseconds("timeoutMs").default(DEFAULT_TIMEOUT_MS),
     /** Bound on a whole call, however busy the upstream is. None when absent. */
     totalTimeoutMs: Milliseconds("totalTimeoutMs").optional(),
-    /** Most calls in flight to this upstream at once (default 64); beyond it calls fail at once as busy. */
+    /** Most calls in flight to this upstream at once (default 256); beyond it calls fail at once as busy. */
     maxInFlight: z
       .number({ error: (i) => `maxInFlight must be a number, ${got(i.input)}` })
       .int({ error: "maxInFlight must be a whole number" })

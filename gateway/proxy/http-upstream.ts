@@ -12,7 +12,7 @@ import type { Exchange, PostOutcome, SessionRequest, Upstream, UpstreamContext, 
 /** Request headers passed to the upstream; everything else (Authorization, Cookie, hop-by-hop) is dropped. */
 const FORWARDED_REQUEST = ["accept", "mcp-protocol-version", "last-event-id", "user-agent"];
 /** Response headers passed back to the client (the session id is wrapped, see session-binding.ts). */
-const FORWARDED_RESPONSE = ["content-type", "mcp-protocol-version", "cache-control", "retry-after", "www-authenticate"];
+const FORWARDED_RESPONSE = ["content-type", "mcp-protocol-version", "cache-control", "retry-after", "www-authenticate", "allow"];
 const TOOLS_LIST_CHANGED = Buffer.from("notifications/tools/list_changed");
 
 type HttpTarget = ServerTarget & { transport: { type: "streamable-http" } };

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, timingSafeEqual } from "node:crypto";
 
 /**
  * Binds an HTTP upstream's session id to the grant that opened the session, without keeping state (any replica
@@ -11,8 +11,22 @@ export interface SessionBinding {
   unwrap(grant: string, sessionId: string): string | undefined;
 }
 
+/** Tags computed lately: a session's id comes back with every request, so most tags are computed once. */
+const REMEMBERED_TAGS = 10_000;
+
 export function createSessionBinding(key: Buffer): SessionBinding {
-  const tag = (grant: string, upstreamId: string) => createHmac("sha256", key).update(grant).update("\0").update(upstreamId).digest().subarray(0, 18).toString("base64url");
+  const secret = createSecretKey(key);
+  const remembered = new Map<string, string>();
+  const tag = (grant: string, upstreamId: string) => {
+    const name = `${grant}\0${upstreamId}`;
+    let value = remembered.get(name);
+    if (value === undefined) {
+      value = createHmac("sha256", secret).update(name).digest().subarray(0, 18).toString("base64url");
+      if (remembered.size >= REMEMBERED_TAGS) remembered.delete(remembered.keys().next().value!);
+      remembered.set(name, value);
+    }
+    return value;
+  };
   return {
     wrap: (grant, upstreamId) => `${upstreamId}.${tag(grant, upstreamId)}`,
     unwrap(grant, sessionId) {
