@@ -199,8 +199,11 @@ function serverInPath(url: string | undefined): string | typeof MALFORMED | unde
   }
 }
 
-/** Slow headers and bodies are cut off within a second of their deadline (Node checks every 30 s by default). */
-const SLOW_CLIENT_LIMITS = (config: ServeConfig) => ({ headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 });
+/**
+ * Slow headers and bodies are cut off (Node checks the deadlines every 30 s). A shorter check interval broke
+ * resumed event streams (SDK clients reconnecting with Last-Event-ID timed out), so it stays at the default.
+ */
+const SLOW_CLIENT_LIMITS = (config: ServeConfig) => ({ headersTimeout: config.headersTimeoutMs, requestTimeout: config.requestTimeoutMs });
 
 /** Unauthenticated clients cannot hold sockets open: slow headers and bodies are cut off, connections are capped. */
 function limitConnections(server: Server, config: ServeConfig): void {
