@@ -19,6 +19,11 @@ const DEFAULT_MAX_DEPTH = 64;
 const TOP_KEYS = byFold(["jsonrpc", "id", "method", "params", "result", "error"]);
 const PARAMS_KEYS = byFold(["name", "arguments", "_meta", "uri", "ref", "argument", "cursor", "requestId", "progressToken"]);
 const META_KEYS = byFold(["progressToken"]);
+/** An agent's answer to a server request: the gateway reads `roots` (roots/list answers it may replace). */
+const RESULT_KEYS = byFold(["roots"]);
+
+/** The protected keys of each level (none for other objects). */
+const KNOWN_KEYS: readonly (Map<string, string> | undefined)[] = [undefined, TOP_KEYS, PARAMS_KEYS, META_KEYS, RESULT_KEYS];
 
 function byFold(names: string[]): Map<string, string> {
   return new Map(names.map((name) => [foldKey(name), name]));
@@ -97,7 +102,7 @@ function shape(value: unknown, id: JsonRpcId | null): ParsedMessage {
 }
 
 /** Which protected key set applies to an object: the message itself, its params, params._meta, or none. */
-const Level = { Other: 0, Top: 1, Params: 2, Meta: 3 } as const;
+const Level = { Other: 0, Top: 1, Params: 2, Meta: 3, Result: 4 } as const;
 type Level = (typeof Level)[keyof typeof Level];
 
 interface Frame {
@@ -139,6 +144,7 @@ function scan(text: string, maxDepth: number): string | undefined {
         if (parent === undefined) level = Level.Top;
         else if (parent.level === Level.Top && parent.key === "params") level = Level.Params;
         else if (parent.level === Level.Params && parent.key === "_meta") level = Level.Meta;
+        else if (parent.level === Level.Top && parent.key === "result") level = Level.Result;
       }
       let frame = stack[depth];
       if (frame === undefined) {
@@ -227,7 +233,7 @@ function checkKey(frame: Frame, key: string, folded: string, stack: Frame[], dep
     return earlier === key ? `duplicate key ${quote(key)} ${location}` : `duplicate key ${quote(earlier)} ${location}: ${quote(key)} differs from it only in letter case`;
   }
   remember(frame, folded, key);
-  const known = frame.level === Level.Top ? TOP_KEYS : frame.level === Level.Params ? PARAMS_KEYS : frame.level === Level.Meta ? META_KEYS : undefined;
+  const known = KNOWN_KEYS[frame.level];
   const name = known?.get(folded);
   if (name !== undefined && name !== key) return `key ${quote(key)} ${where(stack, depth - 1)} differs from ${quote(name)} only in letter case`;
   return undefined;

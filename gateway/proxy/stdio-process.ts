@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chownSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, isAbsolute } from "node:path";
 import type { UpstreamTransport } from "../contracts.ts";
@@ -25,9 +25,12 @@ export function spawnServer(transport: UpstreamTransport & { type: "stdio" }, da
   }
   const identity = runAs(transport);
   const scratch = transport.cwd ? undefined : mkdtempSync(join(tmpdir(), "toolgate-stdio-"));
+  // A child that runs as another user owns its scratch directory, which is also its HOME (the gateway's is not its to read).
+  if (scratch && identity.uid !== undefined) chownSync(scratch, identity.uid, identity.gid ?? identity.uid);
+  const home = identity.uid !== undefined ? (scratch ?? transport.cwd!) : (process.env.HOME ?? "/");
   const child = spawn(transport.command, transport.args, {
     cwd: transport.cwd ?? scratch,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/", ...transport.env },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...transport.env },
     stdio: ["pipe", "pipe", "pipe"],
     detached: true,
     ...identity,
