@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { parsePolicyText, ToolgateError, type PolicyDocumentInput } from "../sdk/index.ts";
 import { serializedProvider } from "./shim.ts";
-import { loadFailure } from "./policy-load.ts";
+import { loadFailure, passable } from "./policy-load.ts";
 import { resourceName, ownerOf, declareName } from "./naming.ts";
 
 /** `T` with an `Input` allowed at every level, so a document may hold outputs (e.g. tool names from `getServerTools`). */
@@ -38,7 +38,7 @@ export class Policy extends pulumi.dynamic.Resource {
     super(
       serializedProvider("policy"),
       name,
-      { name: resourceName(name, args.name), owner: ownerOf(name, "Policy", opts), document: args.document, adopt: args.adopt, version: undefined },
+      { name: resourceName(name, args.name), owner: ownerOf(name, "Policy", opts), document: passable(args.document as PolicyDocumentInput), adopt: args.adopt, version: undefined },
       opts,
       "toolgate",
       "Policy",

@@ -248,3 +248,17 @@ test("a policy document may hold outputs at any depth", async () => {
   const inputs = registered.find((r) => r.name === "nested-outputs")!.inputs;
   assert.deepEqual(inputs.document, { version: "1", default: "deny", hide: ["delete-all"], all_tools: { limits: [{ counter: "all", window: "minute", max: 30 }] } });
 });
+
+test("a tool named __proto__ fails check instead of vanishing on its way through Pulumi's engine", async () => {
+  const document = JSON.parse('{"version":"1","default":"allow","tools":{"__proto__":{"deny_if":[{"path":"args.amount","op":"gt","value":100}]}}}') as unknown;
+  await resolve(new Policy("proto-tool", { document: document as never }).urn);
+  const sent = registered.find((r) => r.name === "proto-tool")!.inputs.document;
+  const { policyProvider } = await import("../../provider/impl/policy.ts");
+  const { failures } = await policyProvider.check({}, { name: "proto-tool", owner: "urn:pulumi:prod::shop::pulumi-nodejs:dynamic/toolgate:Policy::proto-tool", document: sent });
+  assert.deepEqual(failures, [
+    {
+      property: "",
+      reason: 'document: the key "__proto__" at /tools/__proto__ cannot pass through Pulumi (its engine drops keys of that name, and with them the rules under it); rename the tool on the server or manage this policy with the admin API',
+    },
+  ]);
+});
