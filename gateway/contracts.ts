@@ -20,6 +20,8 @@ export type UpstreamTransport =
       /** Run the child as this user/group (name or id) when the gateway runs as root. */
       user?: string | number;
       group?: string | number;
+      /** The server keeps state between requests of one client: 2026-07-28 requests get processes per grant, never shared. */
+      stateful?: boolean;
     };
 
 export interface ServerTarget {

@@ -96,5 +96,6 @@ function toUpstream(r: ServerRecord): ServerTarget["transport"] {
     ...(t.cwd ? { cwd: t.cwd } : {}),
     ...(t.user !== undefined ? { user: t.user } : {}),
     ...(t.group !== undefined ? { group: t.group } : {}),
+    ...(t.stateful ? { stateful: true } : {}),
   };
 }

@@ -31,6 +31,8 @@ export type McpServerTransport =
       /** Run the child as this user / group (name or numeric id); applies when the gateway runs as root. */
       user?: pulumi.Input<string | number>;
       group?: pulumi.Input<string | number>;
+      /** The server keeps state between requests of one client, so each grant gets processes of its own (default false: shared by grants). */
+      stateful?: pulumi.Input<boolean>;
     };
 
 /** A root the gateway gives the server in answer to `roots/list`. */

@@ -74,6 +74,10 @@ export const StdioTransportSchema = z.strictObject({
   cwd: z.string({ error: (i) => `cwd must be a string, ${got(i.input)}` }).min(1).optional(),
   user: RunAs("user").optional(),
   group: RunAs("group").optional(),
+  stateful: z
+    .boolean({ error: (i) => `stateful must be true or false, ${got(i.input)}` })
+    .meta({ description: "The server keeps state between requests of one client, so each grant gets processes of its own (2026-07-28 requests). Default false: one pool per server, shared by grants." })
+    .optional(),
 });
 
 /** Legacy HTTP+SSE (MCP 2024-11-05, deprecated by the spec): `url` is the server's GET event stream. */

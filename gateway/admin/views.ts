@@ -20,6 +20,7 @@ export function serverView(r: ServerRecord): ServerObject {
           ...(t.cwd ? { cwd: t.cwd } : {}),
           ...(t.user !== undefined ? { user: t.user } : {}),
           ...(t.group !== undefined ? { group: t.group } : {}),
+          ...(t.stateful !== undefined ? { stateful: t.stateful } : {}),
         };
   return {
     name: r.name,

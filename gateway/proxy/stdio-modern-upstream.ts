@@ -50,6 +50,10 @@ interface Pending {
 
 interface PoolProcess {
   proc: StdioProcess;
+  /** Its pool's key: the grant's token when the server is stateful, else "" (the one shared pool). */
+  key: string;
+  /** Stops watching its grant (stateful servers: the process is stopped once the grant is revoked, rotated or expired). */
+  unwatch: (() => void) | undefined;
   /** By gateway id (also the upstream progress token and subscription id of that request). */
   pending: Map<number, Pending>;
   nextId: number;
@@ -60,12 +64,13 @@ interface PoolProcess {
 }
 
 /**
- * A 2026-07-28 stdio upstream: no sessions, a small pool of processes per server shared by every grant. Each
+ * A 2026-07-28 stdio upstream: no sessions, a small pool of processes per server shared by every grant, or, when
+ * `transport.stateful` says the server keeps state between one client's requests, a pool per grant. Each
  * process serves up to `maxPerProcess` requests at once, multiplexed on its pipe under gateway ids; answers,
  * progress (by progress token) and subscription messages (by subscription id) are mapped back to the request
  * that asked, and anything that maps to no request is dropped, so nothing of one grant reaches another.
  *
- * Caps: processes count in `limits.active` against `limits.max`; a grant may have at most
+ * Caps (the same in both modes): processes count in `limits.active` against `limits.max`; a grant may have at most
  * `limits.maxPerGrant * maxPerProcess` requests (listens included) in flight on this server at once.
  * Nothing is written to a process before `era()` said "2026" (a 2025 server may run a 2026 tools/call). The
  * verdict is kept for the life of this upstream, which the relay makes once per `target.version`; the probe's
@@ -76,7 +81,9 @@ export function createModernStdioUpstream(target: StdioTarget, options: ModernSt
   const maxPerProcess = options.maxPerProcess ?? 16;
   if (!Number.isInteger(maxPerProcess) || maxPerProcess < 1) throw new Error(`options.maxPerProcess must be a positive integer (got ${maxPerProcess})`);
   const { limits, log } = options;
-  const pool: PoolProcess[] = [];
+  /** Pools by grant token when the server is stateful (a rotated token starts afresh), else one shared pool under "". */
+  const pools = new Map<string, PoolProcess[]>();
+  const poolKey = (x: Exchange) => (target.transport.stateful ? `${x.grant}\n${x.tokenHash}` : "");
   const perGrant = new Map<string, number>();
   let verdict: Promise<Era> | undefined;
   let probing: StdioProcess | undefined;
@@ -123,15 +130,20 @@ export function createModernStdioUpstream(target: StdioTarget, options: ModernSt
     });
   }
 
-  /** The first process with room (so that extra processes go idle and stop), else a new one; a string says why not. */
-  function processFor(): PoolProcess | string {
+  /** The first process with room in the request's pool (so that extra processes go idle and stop), else a new one; a string says why not. */
+  function processFor(x: Exchange): PoolProcess | string {
+    const key = poolKey(x);
+    const pool = pools.get(key) ?? [];
     const free = pool.find((p) => !p.ended && p.pending.size < maxPerProcess);
     if (free) return free;
     if (limits.active >= limits.max) return `Too many stdio processes on this gateway (limit ${limits.max}, --max-stdio-processes); try again shortly or raise the limit`;
     const proc = startCounted(target, limits, options.dataDir, log);
     if (typeof proc === "string") return proc;
-    const p: PoolProcess = { proc, pending: new Map(), nextId: 1, idle: undefined, stopping: false, ended: false };
+    const p: PoolProcess = { proc, key, unwatch: undefined, pending: new Map(), nextId: 1, idle: undefined, stopping: false, ended: false };
     pool.push(p);
+    pools.set(key, pool);
+    // Its state belongs to this grant: nobody else may reach it once the grant is gone, so it need not linger until idle.
+    if (key) p.unwatch = ctx.watch.hold({ grant: x.grant, tokenHash: x.tokenHash, close: () => void stopProcess(p) });
     createInterface({ input: proc.child.stdout, crlfDelay: Infinity }).on("line", (line) => onLine(p, line));
     proc.onExit((why) => ended(p, why));
     return p;
@@ -140,7 +152,10 @@ export function createModernStdioUpstream(target: StdioTarget, options: ModernSt
   function ended(p: PoolProcess, why: string): void {
     p.ended = true;
     clearTimeout(p.idle);
+    p.unwatch?.();
+    const pool = pools.get(p.key)!;
     pool.splice(pool.indexOf(p), 1);
+    if (pool.length === 0) pools.delete(p.key);
     if (!p.stopping) {
       ctx.onError("crash");
       log.warn({ server: target.name, why }, "stdio upstream ended");
@@ -268,7 +283,7 @@ export function createModernStdioUpstream(target: StdioTarget, options: ModernSt
   function forwardCancel(x: Exchange): boolean {
     const requestId = x.message.params?.requestId;
     if (typeof requestId !== "string" && typeof requestId !== "number") return false;
-    const matches = pool.flatMap((p) => [...p.pending.values()]).filter((pend) => pend.x.grant === x.grant && idKey(pend.agentId) === idKey(requestId));
+    const matches = (pools.get(poolKey(x)) ?? []).flatMap((p) => [...p.pending.values()]).filter((pend) => pend.x.grant === x.grant && idKey(pend.agentId) === idKey(requestId));
     // Two of the grant's clients may use the same id at once (each POST stands alone); then it is ambiguous and dropped.
     if (matches.length !== 1) return false;
     cancelUpstream(matches[0]!, typeof x.message.params?.reason === "string" ? x.message.params.reason : "Cancelled by the client");
@@ -303,7 +318,7 @@ export function createModernStdioUpstream(target: StdioTarget, options: ModernSt
       const held = perGrant.get(x.grant) ?? 0;
       const grantCap = limits.maxPerGrant * maxPerProcess;
       if (held >= grantCap) return busy(x, `Too many requests in flight for grant "${x.grant}" on server "${target.name}" (limit ${grantCap}: --max-stdio-per-grant x ${maxPerProcess} per process); try again shortly`);
-      const p = processFor();
+      const p = processFor(x);
       if (typeof p === "string") return busy(x, p);
       const agentId = x.id!;
       const gatewayId = p.nextId++;
@@ -350,7 +365,7 @@ export function createModernStdioUpstream(target: StdioTarget, options: ModernSt
     },
 
     async close() {
-      await Promise.all([...pool.map(stopProcess), ...(probing ? [probing.stop()] : [])]);
+      await Promise.all([...[...pools.values()].flat().map(stopProcess), ...(probing ? [probing.stop()] : [])]);
     },
   };
 }

@@ -74,6 +74,24 @@ test("server fields round-trip through the admin API; secretArgs are sealed and 
   assert.deepEqual(Object.keys(plain.body).filter((k) => ["roots", "totalTimeoutMs", "maxInFlight"].includes(k)), []);
 });
 
+test("a stdio transport's stateful flag round-trips through the admin API; changing it is a new version; a non-boolean is a 400", async () => {
+  const transport = { type: "stdio", command: process.execPath, args: [FILES] };
+  const created = await request("PUT", "/v1/servers/stateful", { transport: { ...transport, stateful: true } });
+  assert.equal(created.status, 201, created.raw);
+  assert.deepEqual(created.body.transport, { ...transport, stateful: true });
+  assert.deepEqual((await request("GET", "/v1/servers/stateful", undefined, READ_ONLY)).body.transport, { ...transport, stateful: true });
+  const again = await request("PUT", "/v1/servers/stateful", { transport: { ...transport, stateful: true } });
+  assert.deepEqual([again.status, again.body.version], [200, 1]);
+  const shared = await request("PUT", "/v1/servers/stateful", { transport: { ...transport, stateful: false } });
+  assert.deepEqual([shared.status, shared.body.version, shared.body.transport], [200, 2, { ...transport, stateful: false }]);
+  const unset = await request("PUT", "/v1/servers/stateful", { transport });
+  assert.deepEqual([unset.status, unset.body.version, unset.body.transport], [200, 3, transport]);
+  const bad = await request("PUT", "/v1/servers/stateful", { transport: { ...transport, stateful: "yes" } });
+  assert.equal(bad.status, 400);
+  assert.deepEqual(bad.body.issues, [{ path: "/transport/stateful", message: 'stateful must be true or false, got "yes"' }]);
+  assert.equal((await request("GET", "/v1/servers/stateful")).body.version, 3);
+});
+
 test("bad server fields are 400s naming each field, never echoing secret arguments", async () => {
   const bad = await request("PUT", "/v1/servers/bad", {
     transport: { type: "stdio", command: "x", secretArgs: ["sk-live-0123456789", 42], user: "1000", group: -1 },

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import type { ServerTarget } from "../../gateway/contracts.ts";
+import type { GrantBound } from "../../gateway/proxy/grant-watch.ts";
 import type { JsonRpcMessage } from "../../gateway/proxy/jsonrpc.ts";
 import { createModernStdioUpstream, type ModernStdioUpstream } from "../../gateway/proxy/stdio-modern-upstream.ts";
 import type { StdioLimits } from "../../gateway/proxy/stdio-upstream.ts";
@@ -41,6 +42,12 @@ function target(name: string, dir: string, command: string, args: string[], more
 
 const fixture = (dir: string, more: Partial<Omit<ServerTarget, "transport">> = {}) => target("fixture", dir, process.execPath, ["tests/fixtures/mcp2026/stdio-server.ts"], more);
 
+/** The fixture marked as keeping state between one client's requests (its tools added by add_tool live in its process). */
+function statefulFixture(dir: string): StdioTarget {
+  const t = fixture(dir);
+  return { ...t, transport: { ...t.transport, stateful: true } };
+}
+
 interface Harness {
   url: string;
   upstream: ModernStdioUpstream;
@@ -49,6 +56,10 @@ interface Harness {
   outcomes: Map<string, PostOutcome>;
   errors: UpstreamFailure[];
   toolsChanged: number;
+  /** What the upstream holds open per grant (GrantWatch.hold), still held. */
+  held: Set<GrantBound>;
+  /** As the gateway does once a grant is revoked: closes what it holds. */
+  revoke(grant: string): void;
   pids(): number[];
   records(): FixtureRecord[];
   close(): Promise<void>;
@@ -67,6 +78,13 @@ async function harness(make: (dir: string) => StdioTarget, o: { limits?: Partial
     outcomes,
     errors: [],
     toolsChanged: 0,
+    held: new Set(),
+    revoke: (grant) => {
+      for (const b of [...h.held].filter((b) => b.grant === grant)) {
+        h.held.delete(b);
+        b.close(`grant "${grant}" was revoked, rotated or expired`);
+      }
+    },
     pids: () => (existsSync(join(dir, "pids")) ? readFileSync(join(dir, "pids"), "utf8").trim().split("\n").map(Number) : []),
     records: () => (existsSync(join(dir, "records")) ? readFileSync(join(dir, "records"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as FixtureRecord) : []),
     close: async () => {},
@@ -79,7 +97,13 @@ async function harness(make: (dir: string) => StdioTarget, o: { limits?: Partial
       onToolsChanged: () => h.toolsChanged++,
       filterList: () => undefined,
       roots: () => ({ kind: "none" }),
-      watch: { hold: () => () => {}, stop: () => {} },
+      watch: {
+        hold: (bound) => {
+          h.held.add(bound);
+          return () => h.held.delete(bound);
+        },
+        stop: () => {},
+      },
     },
   );
   const server: Server = createServer(async (req, res) => {
@@ -88,7 +112,7 @@ async function harness(make: (dir: string) => StdioTarget, o: { limits?: Partial
     const body = Buffer.concat(chunks);
     const message = JSON.parse(body.toString()) as JsonRpcMessage;
     const kind = message.id === undefined ? "notification" : "request";
-    const outcome = await h.upstream.post({ message, body, kind, era: "2026", ...(message.id != null ? { id: message.id } : {}), req, res, grant: String(req.headers["x-grant"]), tokenHash: "hash" });
+    const outcome = await h.upstream.post({ message, body, kind, era: "2026", ...(message.id != null ? { id: message.id } : {}), req, res, grant: String(req.headers["x-grant"]), tokenHash: `hash of ${String(req.headers["x-grant"])}'s token` });
     outcomes.set(String(req.headers["x-tag"]), outcome);
   });
   const port = await freePort();
@@ -368,5 +392,84 @@ describe("limits and lifetimes", () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+describe("a stateful server (transport.stateful)", () => {
+  test("a stateful server: each grant gets its own process; a grant's requests share one", async () => {
+    const h = await harness(statefulFixture);
+    try {
+      assert.deepEqual(await (await post(h, "a", call(1, "add_tool", { name: "only_a" }))).json(), text(1, "added only_a"));
+      // Two of a's requests at once: both on the process that holds a's tool.
+      const [slow, added] = await Promise.all([post(h, "a", call(2, "slow", { steps: 2, ms: 100 })), post(h, "a", call(3, "only_a", {}))]);
+      assert.deepEqual(await slow.json(), text(2, "slept 2 x 100 ms"));
+      assert.deepEqual(await added.json(), text(3, "only_a ran"));
+      // b gets a process of its own, where a's tool does not exist.
+      assert.deepEqual(await (await post(h, "b", call(1, "only_a", {}))).json(), { jsonrpc: "2.0", id: 1, error: { code: -32602, message: "Tool only_a not found" } });
+      // The probe's process, a's and b's.
+      assert.equal(h.pids().length, 3);
+    } finally {
+      await h.close();
+    }
+    assert.equal(h.limits.active, 0);
+  });
+
+  test("the same caps: a grant's processes fill before another starts, a grant gets maxPerGrant x maxPerProcess, the gateway limits.max", async () => {
+    const h = await harness(statefulFixture, { maxPerProcess: 2, limits: { max: 2, maxPerGrant: 1 } });
+    const abort = new AbortController();
+    try {
+      assert.equal(await h.upstream.era(), "2026");
+      await eventually(async () => h.limits.active, (n) => n === 0);
+      const open = async (grant: string, id: number) => {
+        const stream = events(await post(h, grant, call(id, "slow", { steps: 100, ms: 100 }, "t"), { accept: BOTH, signal: abort.signal }));
+        assert.equal((await stream.next()).value?.method, "notifications/progress");
+      };
+      await open("a", 1);
+      await open("a", 2);
+      assert.equal(h.limits.active, 1);
+      const grantFull = await post(h, "a", call(3, "echo", { text: "x" }));
+      assert.equal(grantFull.status, 503);
+      assert.deepEqual(await grantFull.json(), {
+        jsonrpc: "2.0",
+        id: 3,
+        error: { code: -32603, message: 'Too many requests in flight for grant "a" on server "fixture" (limit 2: --max-stdio-per-grant x 2 per process); try again shortly', data: { toolgate: "upstream", failure: "busy" } },
+      });
+      await open("b", 1);
+      assert.equal(h.limits.active, 2);
+      // b's process has room, but it is b's: c needs a process of its own, and the gateway has none left.
+      const gatewayFull = await post(h, "c", call(1, "echo", { text: "x" }), { tag: "c" });
+      assert.equal(gatewayFull.status, 503);
+      assert.deepEqual(await gatewayFull.json(), {
+        jsonrpc: "2.0",
+        id: 1,
+        error: { code: -32603, message: "Too many stdio processes on this gateway (limit 2, --max-stdio-processes); try again shortly or raise the limit", data: { toolgate: "upstream", failure: "busy" } },
+      });
+      assert.deepEqual(h.outcomes.get("c"), { status: null, failure: "busy", written: false });
+      // The probe's process, a's and b's.
+      assert.equal(h.pids().length, 3);
+    } finally {
+      abort.abort();
+      await h.close();
+    }
+    assert.equal(h.limits.active, 0);
+  });
+
+  test("a revoked grant's processes stop (other grants' keep running), and its next request starts afresh", async () => {
+    const h = await harness(statefulFixture);
+    try {
+      assert.deepEqual(await (await post(h, "a", call(1, "add_tool", { name: "only_a" }))).json(), text(1, "added only_a"));
+      assert.deepEqual(await (await post(h, "b", call(1, "echo", { text: "b" }))).json(), text(1, "echo: b"));
+      const [ofA, ofB] = h.pids().slice(1);
+      h.revoke("a");
+      assert.deepEqual(await eventually(async () => [alive(ofA!), h.limits.active], ([a, n]) => !a && n === 1), [false, 1]);
+      assert.equal(alive(ofB!), true);
+      // Stopped on purpose: not an upstream crash.
+      assert.deepEqual(h.errors, []);
+      assert.deepEqual(await (await post(h, "a", call(2, "only_a", {}))).json(), { jsonrpc: "2.0", id: 2, error: { code: -32602, message: "Tool only_a not found" } });
+      assert.equal(h.pids().length, 4);
+    } finally {
+      await h.close();
+    }
+    assert.equal(h.limits.active, 0);
   });
 });
