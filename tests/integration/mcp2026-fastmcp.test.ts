@@ -1,8 +1,8 @@
 // A FastMCP server not written here (the official Python SDK `mcp` 2.x, MCPServer over Streamable HTTP, serving
 // 2026-07-28 and the 2025 handshake on one URL: tests/fixtures/mcp2026/fastmcp_server.py) behind a real
 // `toolgate serve` (issue 17), with the TypeScript SDK v2 client (pinned to 2026-07-28, auto, 2025 handshake) and
-// the Python SDK client. The server's own records show what reached it: the era of each request, and nothing for a
-// call the policy refused.
+// the Python SDK client. The server's own records show what reached it: the era of each request, nothing for a
+// call the policy refused, a cancelled call seen cancelled, and an MRTR round trip's two rounds.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
@@ -12,6 +12,7 @@ import type { Client } from "@modelcontextprotocol/client";
 import { ROOT } from "../helpers/cli.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { connectHttp, postModern, pythonClientVenv, resultText, runPythonClient, type EraMode, type RawAnswer } from "../helpers/mcp2026-client.ts";
+import { eventually } from "../helpers/upstreams.ts";
 
 const run = promisify(execFile);
 const MODERN = "2026-07-28";
@@ -26,7 +27,10 @@ const GUARDED = {
 };
 
 type Era = "modern" | "legacy";
-type FastMcpRecord = { kind: "request"; era: Era; method: string; headers: Record<string, string> } | { kind: "call"; tool: string; args: Record<string, unknown> };
+type FastMcpRecord =
+  | { kind: "request"; era: Era; method: string; headers: Record<string, string> }
+  | { kind: "call"; tool: string; args: Record<string, unknown>; answer?: string }
+  | { kind: "cancelled"; era: Era; tool: string };
 
 interface FastMcp {
   url: string;
@@ -159,7 +163,7 @@ for (const { mode, era, version } of ERAS) {
     const c = () => client ?? assert.fail("the client did not connect (see the first test of this group)");
     before(async () => {
       const from = (await fastmcp.records()).length;
-      client = await connectHttp(url(), { mode, token });
+      client = await connectHttp(url(), { mode, token, answer: { answer: "yes" } });
       opening = await requestsSince(from);
     });
     after(async () => {
@@ -174,7 +178,7 @@ for (const { mode, era, version } of ERAS) {
     });
 
     test("tools/list leaves out the hidden secret_tool", T, async () => {
-      assert.deepEqual((await c().listTools()).tools.map((t) => t.name).sort(), ["echo", "slow"]);
+      assert.deepEqual((await c().listTools()).tools.map((t) => t.name).sort(), ["ask", "echo", "slow"]);
     });
 
     test("an allowed call runs upstream in the client's era", T, async () => {
@@ -204,6 +208,30 @@ for (const { mode, era, version } of ERAS) {
       assert.deepEqual(progress, [1, 2, 3]);
     });
 
+    // 2026 cancels by closing the response stream (the gateway closes its upstream one); 2025 also sends
+    // notifications/cancelled. Either way the SDK cancels slow's task, which records it.
+    test("cancelling reaches the server, which records the call cancelled", T, async () => {
+      const from = (await fastmcp.records()).length;
+      const abort = new AbortController();
+      const call = c().callTool({ name: "slow", arguments: { steps: 100, ms: 100 } }, { signal: abort.signal, onprogress: () => abort.abort("the user stopped it") });
+      await assert.rejects(call);
+      const records = await eventually(() => since(from), (rs) => rs.some((r) => r.kind === "cancelled"));
+      assert.deepEqual(records.filter((r) => r.kind !== "request"), [
+        { kind: "call", tool: "slow", args: { steps: 100, ms: 100 } },
+        { kind: "cancelled", era, tool: "slow" },
+      ]);
+    });
+
+    // In 2026 the server answers input_required and the client retries with inputResponses and requestState: two
+    // tools/call rounds, the tool body running once, on the second. In 2025 it is an elicitation/create request mid-call.
+    test(`asks the user mid-call (${era === "modern" ? "MRTR" : "an elicitation request"}) and completes with the answer`, T, async () => {
+      const from = (await fastmcp.records()).length;
+      assert.equal(resultText(await c().callTool({ name: "ask", arguments: { question: "Deploy?" } })), "Deploy? -> yes");
+      const records = await since(from);
+      assert.deepEqual(records.flatMap((r) => (r.kind === "request" ? [[r.era, r.method]] : [])), era === "modern" ? [["modern", "tools/call"], ["modern", "tools/call"]] : [["legacy", "tools/call"]]);
+      assert.deepEqual(records.filter((r) => r.kind === "call"), [{ kind: "call", tool: "ask", args: { question: "Deploy?" }, answer: "yes" }]);
+    });
+
     test("reads a resource and gets a prompt", T, async () => {
       const read = await c().readResource({ uri: "note://readme" });
       assert.deepEqual(read.contents, [{ uri: "note://readme", mimeType: "text/plain", text: "This is the FastMCP upstream." }]);
@@ -226,7 +254,7 @@ describe("FastMCP (Python mcp 2.x) through the gateway, Python SDK client", () =
       assert.deepEqual([report.era, report.protocolVersion], [era, version]);
       // A pinned Python client sends no server/discover, so it never learns the server's name.
       assert.deepEqual(report.serverInfo, mode === MODERN ? null : { name: "fastmcp-upstream", version: "1.0.0" });
-      assert.deepEqual(report.tools, ["echo", "slow"]);
+      assert.deepEqual(report.tools, ["ask", "echo", "slow"]);
       assert.deepEqual(report.call, { isError: false, text: "echo: py" });
       assert.deepEqual(report.denied, { isError: true, text: "[POLICY DENIED] Forbidden text." });
       if (mode === "auto") assert.deepEqual(report.supportedVersions, [MODERN]);
@@ -260,7 +288,25 @@ describe("FastMCP (Python mcp 2.x) through the gateway, raw 2026 requests", () =
     const a = await postModern(url(), { method: "tools/list" }, { token });
     const r = a.response?.result ?? {};
     assert.deepEqual([r.resultType, r.cacheScope, r.ttlMs], ["complete", "private", 0], wire(a));
-    assert.deepEqual((r.tools as { name: string }[]).map((t) => t.name), ["echo", "slow"], wire(a));
+    assert.deepEqual((r.tools as { name: string }[]).map((t) => t.name), ["echo", "slow", "ask"], wire(a));
+  });
+
+  test("MRTR: the server's input_required is relayed, and the retry with inputResponses and requestState completes", T, async () => {
+    const from = (await fastmcp.records()).length;
+    const capabilities = { elicitation: { form: {} } };
+    const call = { name: "ask", arguments: { question: "Go?" } };
+    const first = await postModern(url(), { id: 1, method: "tools/call", params: call }, { token, capabilities });
+    const r = first.response?.result ?? {};
+    assert.equal(r.resultType, "input_required", wire(first));
+    const requestedSchema = { type: "object", properties: { answer: { title: "Answer", type: "string" } }, required: ["answer"] };
+    // The SDK keys each question by its resolver (module:function).
+    assert.deepEqual(r.inputRequests, { "__main__:ask_user": { method: "elicitation/create", params: { mode: "form", message: "Go?", requestedSchema } } }, wire(first));
+    assert.equal(typeof r.requestState, "string", wire(first));
+    assert.deepEqual(await since(from).then((rs) => rs.filter((x) => x.kind === "call")), [], "the tool body waits for the answer");
+    const inputResponses = { "__main__:ask_user": { action: "accept", content: { answer: "no" } } };
+    const retry = await postModern(url(), { id: 2, method: "tools/call", params: { ...call, inputResponses, requestState: r.requestState } }, { token, capabilities });
+    assert.deepEqual([retry.response?.result?.resultType, retry.response?.result?.content], ["complete", [{ type: "text", text: "Go? -> no" }]], wire(retry));
+    assert.deepEqual((await since(from)).filter((x) => x.kind === "call"), [{ kind: "call", tool: "ask", args: { question: "Go?" }, answer: "no" }]);
   });
 
   test("a denied call is a complete 2026 result, and nothing reaches the server", T, async () => {
