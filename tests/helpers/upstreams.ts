@@ -128,13 +128,12 @@ export async function pythonUpstreamVenv(): Promise<string> {
   return join(dir, "venv/bin/python");
 }
 
-/** Starts a server process that prints `listening <url>` on its first line of stdout. */
-async function startListening(name: string, command: string, args: string[]): Promise<TestUpstream> {
-  const child: ChildProcess = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+/** The URL a server process prints as `listening <url>` on stdout; rejects with its output if it exits or takes 60 s. */
+export function listeningUrl(child: ChildProcess, name: string): Promise<string> {
   let output = "";
   child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the ${name} upstream did not start in 60s:\n${output}`)), 60_000);
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 60s:\n${output}`)), 60_000);
     child.stdout!.on("data", (d: Buffer) => {
       output += d.toString();
       const match = /^listening (\S+)$/m.exec(output);
@@ -145,9 +144,15 @@ async function startListening(name: string, command: string, args: string[]): Pr
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`the ${name} upstream exited with ${code}:\n${output}`));
+      reject(new Error(`${name} exited with ${code}:\n${output}`));
     });
   });
+}
+
+/** Starts a server process that prints `listening <url>` on its first line of stdout. */
+async function startListening(name: string, command: string, args: string[]): Promise<TestUpstream> {
+  const child: ChildProcess = spawn(command, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const url = await listeningUrl(child, `the ${name} upstream`);
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   return {
     name,

@@ -12,7 +12,7 @@ import type { Client } from "@modelcontextprotocol/client";
 import { ROOT } from "../helpers/cli.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { connectHttp, postModern, pythonClientVenv, resultText, runPythonClient, type EraMode, type RawAnswer } from "../helpers/mcp2026-client.ts";
-import { eventually } from "../helpers/upstreams.ts";
+import { eventually, listeningUrl } from "../helpers/upstreams.ts";
 
 const run = promisify(execFile);
 const MODERN = "2026-07-28";
@@ -42,24 +42,8 @@ interface FastMcp {
 async function startFastMcp(): Promise<FastMcp> {
   const python = await pythonClientVenv();
   const child = spawn(python, [join(ROOT, "tests/fixtures/mcp2026/fastmcp_server.py"), "--listen", "127.0.0.1:0"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`fastmcp_server.py did not start in 60s:\n${output}`)), 60_000);
-    child.stdout.on("data", (d: Buffer) => {
-      output += d.toString();
-      const match = /^listening (\S+)$/m.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`fastmcp_server.py exited with ${code}:\n${output}`));
-    });
-  });
+  const url = await listeningUrl(child, "fastmcp_server.py");
   return {
     url,
     async records() {
