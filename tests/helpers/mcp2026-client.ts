@@ -3,15 +3,13 @@
 // not send: tasks, mismatched headers), and the official Python SDK client (tests/fixtures/mcp2026/py_client.py)
 // in a venv made from PyPI and cached.
 import { execFile } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { CallToolResult } from "@modelcontextprotocol/client";
 import { StdioClientTransport, type StdioServerParameters } from "@modelcontextprotocol/client/stdio";
 import { ROOT } from "./cli.ts";
-import { cacheRoot } from "./upstreams.ts";
+import { pythonVenv } from "./upstreams.ts";
 
 const run = promisify(execFile);
 
@@ -159,36 +157,8 @@ const PY_DIR = join(ROOT, "tests/fixtures/mcp2026");
  * A venv with the official Python MCP SDK (tests/fixtures/mcp2026/requirements.txt, pinned) installed from PyPI;
  * built once under `<cacheRoot>/mcp2026-py/<hash of requirements.txt>/`. Returns its python.
  */
-export async function pythonClientVenv(): Promise<string> {
-  const key = createHash("sha256").update(readFileSync(join(PY_DIR, "requirements.txt"))).digest("hex").slice(0, 16);
-  const final = join(cacheRoot(), "mcp2026-py", key);
-  const python = join(final, "venv/bin/python");
-  if (existsSync(python)) return python;
-  mkdirSync(join(cacheRoot(), "mcp2026-py"), { recursive: true });
-  const work = `${final}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    try {
-      await run("python3", ["-m", "venv", join(work, "venv")]);
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException & { stderr?: string };
-      if (e.code === "ENOENT") throw new Error("The Python MCP client needs python3 >= 3.10 with venv: `python3` is not on PATH.", { cause: error });
-      throw new Error(`python3 -m venv failed (Debian: apt-get install python3-venv):\n${e.stderr ?? e.message}`, { cause: error });
-    }
-    try {
-      await run(join(work, "venv/bin/python"), ["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", join(PY_DIR, "requirements.txt")], { maxBuffer: 16 * 1024 * 1024 });
-    } catch (error) {
-      const e = error as Error & { stderr?: string };
-      throw new Error(`pip could not install tests/fixtures/mcp2026/requirements.txt from PyPI:\n${e.stderr ?? e.message}`, { cause: error });
-    }
-    try {
-      renameSync(work, final);
-    } catch (error) {
-      if (!existsSync(python)) throw error; // Another process built it first; use theirs.
-    }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return python;
+export function pythonClientVenv(): Promise<string> {
+  return pythonVenv("mcp2026-py", PY_DIR, "the Python MCP client");
 }
 
 /** What a tool call came to in the Python client: a result, a JSON-RPC error, or an exception the SDK raised. */

@@ -108,24 +108,32 @@ export async function buildGoUpstream(): Promise<string> {
 const PY_DIR = join(ROOT, "tests/fixtures/py-upstream");
 
 /** A venv with tests/fixtures/py-upstream/requirements.txt installed from PyPI, cached by that file's hash; its python. */
-export async function pythonUpstreamVenv(): Promise<string> {
-  const dir = await cached("py-upstream", sourcesHash(PY_DIR, ["requirements.txt"]), async (out) => {
+export function pythonUpstreamVenv(): Promise<string> {
+  return pythonVenv("py-upstream", PY_DIR, "the security tests' Python MCP server");
+}
+
+/**
+ * A venv with `<dir>/requirements.txt` installed from PyPI, built once under `<cacheRoot>/<name>/<hash of that file>/`;
+ * returns its python. `purpose` says in errors what needs it.
+ */
+export async function pythonVenv(name: string, dir: string, purpose: string): Promise<string> {
+  const built = await cached(name, sourcesHash(dir, ["requirements.txt"]), async (out) => {
     const venv = join(out, "venv");
     try {
       await run("python3", ["-m", "venv", venv]);
     } catch (error) {
       const e = error as NodeJS.ErrnoException & { stderr?: string };
-      if (e.code === "ENOENT") throw new Error("The security tests run a Python MCP server and need python3 >= 3.10 with venv: `python3` is not on PATH.", { cause: error });
+      if (e.code === "ENOENT") throw new Error(`${purpose} needs python3 >= 3.10 with venv: \`python3\` is not on PATH.`, { cause: error });
       throw new Error(`python3 -m venv failed (Debian: apt-get install python3-venv):\n${e.stderr ?? e.message}`, { cause: error });
     }
     try {
-      await run(join(venv, "bin/python"), ["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", join(PY_DIR, "requirements.txt")], { maxBuffer: 16 * 1024 * 1024 });
+      await run(join(venv, "bin/python"), ["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", join(dir, "requirements.txt")], { maxBuffer: 16 * 1024 * 1024 });
     } catch (error) {
       const e = error as Error & { stderr?: string };
-      throw new Error(`pip could not install tests/fixtures/py-upstream/requirements.txt from PyPI (the security tests need the Python MCP SDK):\n${e.stderr ?? e.message}`, { cause: error });
+      throw new Error(`pip could not install ${join(dir, "requirements.txt").slice(ROOT.length + 1)} from PyPI (${purpose} needs it):\n${e.stderr ?? e.message}`, { cause: error });
     }
   });
-  return join(dir, "venv/bin/python");
+  return join(built, "venv/bin/python");
 }
 
 /** The URL a server process prints as `listening <url>` on stdout; rejects with its output if it exits or takes 60 s. */
