@@ -21,7 +21,7 @@ import { createSessionBinding } from "./session-binding.ts";
 import { createStdioUpstream, stdioSessionOwner, type StdioLimits } from "./stdio-upstream.ts";
 import { createSseUpstream, type SseTarget } from "./sse-upstream.ts";
 import { createModernStdioUpstream, type ModernStdioUpstream } from "./stdio-modern-upstream.ts";
-import { relayToolCall } from "./tool-call.ts";
+import { relayToolCall, type ToolCallDeps } from "./tool-call.ts";
 import type { Exchange, RootsAnswer, Upstream, UpstreamContext } from "./upstream.ts";
 
 export interface ProxyDeps {
@@ -85,6 +85,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const maxBody = deps.maxBodyBytes ?? 4 * 1024 * 1024;
   const origins = createOriginPolicy(deps.allowedOrigins);
   const dispatcher = new Agent({ connections: null, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  const toolCallDeps: ToolCallDeps = { view: deps.view, counters: deps.counters, audit: deps.audit, metrics: deps.metrics, log: deps.log, catalog: deps.catalog, approvals: deps.approvals, holdProgressMs: deps.holdProgressMs ?? 10_000, clock };
   const binding = createSessionBinding(deps.sessionKey);
   const tasks = createSessionBinding(createHmac("sha256", deps.sessionKey).update("toolgate task binding").digest());
   const watch = createGrantWatch(deps.view, clock);
@@ -166,6 +167,11 @@ export function createProxy(deps: ProxyDeps): Proxy {
     res.writeHead(status, { "content-type": "application/json", ...headers }).end(errorMessage(id, code ?? (status === 401 ? ERROR.unauthorized : ERROR.invalidRequest), message, data));
   }
 
+  /** A 2026 request to a server that only speaks 2025: -32022 names the versions to use instead. */
+  function legacyOnly(res: ServerResponse, id: JsonRpcId | undefined, why: string): void {
+    reject(res, 400, `Unsupported protocol version: ${why}; use initialize`, {}, id ?? null, MODERN_ERROR.unsupportedVersion, { supported: [...LEGACY_VERSIONS], requested: MODERN_VERSION });
+  }
+
   async function handlePost(req: IncomingMessage, res: ServerResponse, grant: GrantIdentity, tokenHash: string, target: ServerTarget, started: number, interrupt: AbortSignal): Promise<void> {
     if (mediaType(req.headers["content-type"]) !== "application/json") {
       reject(res, 415, "Content-Type must be application/json");
@@ -188,7 +194,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     const { message, kind } = parsed;
     const era = eraOf(message, req);
     if (!era.ok) {
-      if (!res.headersSent) res.writeHead(era.status, { "content-type": "application/json" }).end(errorMessage(parsed.id, era.code, era.message, era.data));
+      reject(res, era.status, era.message, {}, parsed.id, era.code, era.data);
       return;
     }
     const exchange: Exchange = { message, body: Buffer.alloc(0), kind, era: era.era, ...(parsed.id !== undefined ? { id: parsed.id } : {}), req, res, grant: grant.name, tokenHash };
@@ -197,14 +203,12 @@ export function createProxy(deps: ProxyDeps): Proxy {
       // Never written to a process that only speaks 2025: it may run a 2026 call it does not understand.
       const modern = modernStdioFor(target);
       if ((await modern.era()) !== "2026") {
-        const data = { supported: [...LEGACY_VERSIONS], requested: MODERN_VERSION };
-        reject(res, 400, `Unsupported protocol version: server "${target.name}" speaks MCP 2025 only; use initialize`, {}, parsed.id ?? null, MODERN_ERROR.unsupportedVersion, data);
+        legacyOnly(res, parsed.id, `server "${target.name}" speaks MCP 2025 only`);
         return;
       }
       upstream = modern;
     } else if (exchange.era === "2026" && target.transport.type === "sse") {
-      const data = { supported: [...LEGACY_VERSIONS], requested: MODERN_VERSION };
-      reject(res, 400, `Unsupported protocol version: server "${target.name}" is a legacy HTTP+SSE server (MCP 2024-11-05); use initialize`, {}, parsed.id ?? null, MODERN_ERROR.unsupportedVersion, data);
+      legacyOnly(res, parsed.id, `server "${target.name}" is a legacy HTTP+SSE server (MCP 2024-11-05)`);
       return;
     } else upstream = upstreamFor(target);
     if (exchange.era === "2026") {
@@ -227,15 +231,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
     if (kind === "request" && message.method === "tools/call") {
       exchange.body = Buffer.from(JSON.stringify(message));
-      await relayToolCall(
-        { view: deps.view, counters: deps.counters, audit: deps.audit, metrics: deps.metrics, log: deps.log, catalog: deps.catalog, approvals: deps.approvals, holdProgressMs: deps.holdProgressMs ?? 10_000, clock },
-        exchange,
-        grant,
-        target,
-        upstream,
-        started,
-        interrupt,
-      );
+      await relayToolCall(toolCallDeps, exchange, grant, target, upstream, started, interrupt);
       return;
     }
     if (kind === "request" && message.method === "tools/list") {

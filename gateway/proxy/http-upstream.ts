@@ -305,20 +305,20 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
 }
 
 /** What kind of failure an undici request error is. */
+/** Errors raised before a connection existed: the request never reached the upstream. */
+const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
 export function failureOf(error: unknown): UpstreamFailure {
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return "timeout";
-  if (error instanceof undiciErrors.ConnectTimeoutError) return "connect";
+  if (provablyNotSent(error)) return "connect";
   const code = (error as { code?: string }).code;
-  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EHOSTUNREACH" || code === "ENETUNREACH") return "connect";
   if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") return "closed";
   return "protocol";
 }
 
 /** Errors that prove the request never reached the upstream, so nothing ran there. */
 export function provablyNotSent(error: unknown): boolean {
-  if (error instanceof undiciErrors.ConnectTimeoutError) return true;
-  const code = (error as { code?: string }).code;
-  return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EHOSTUNREACH" || code === "ENETUNREACH";
+  return error instanceof undiciErrors.ConnectTimeoutError || NOT_CONNECTED.has((error as { code?: string }).code ?? "");
 }
 
 /** The error code of a connect failure (ECONNREFUSED…), to name in the message. */
