@@ -51,7 +51,9 @@ test("the depth check counts arrays and objects, not brackets inside strings", (
   assert.equal(nestedDeeperThan("[".repeat(64) + "]".repeat(64), 64), false);
 });
 
-let stub: Server;
+// The CLI tables are checked against fixed admin API answers holding names a real gateway got from upstreams and
+// agents (bidi overrides, zero-width spaces): what is under test is how the CLI shows them.
+let fakeAdminApi: Server;
 let endpoint: string;
 const approval: ApprovalObject = {
   id: "apr_1", status: "pending", grant: "agent", server: "bank", tool: "pay\u202Elortnoc", arguments: { to: "ACME\u202E" }, reason: "every call\u200B",
@@ -60,14 +62,14 @@ const approval: ApprovalObject = {
 const tool = { name: "delete\u202Eall", category: "destructive", severity: "high", evidence: ["name says \u2066delete\u2069"], changed: false } as unknown as CatalogTool;
 
 before(async () => {
-  stub = createServer((req, res) => {
+  fakeAdminApi = createServer((req, res) => {
     const body = req.url?.startsWith("/v1/approvals/apr_1") ? approval : req.url?.startsWith("/v1/approvals") ? { items: [approval], nextCursor: null } : { server: "bank", items: [tool] };
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
   });
-  await new Promise<void>((r) => stub.listen(0, "127.0.0.1", r));
-  endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => fakeAdminApi.listen(0, "127.0.0.1", r));
+  endpoint = `http://127.0.0.1:${(fakeAdminApi.address() as AddressInfo).port}`;
 });
-after(() => stub.close());
+after(() => fakeAdminApi.close());
 
 async function run(command: typeof approvalsCommand, argv: string[]): Promise<string> {
   let out = "";
