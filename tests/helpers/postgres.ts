@@ -98,7 +98,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     async pause() {
       if (stopped) throw new Error("this PostgreSQL was stopped");
       if (!running) return;
-      for (const pid of serverProcesses(dataDir)) process.kill(pid, "SIGCONT");
+      for (const pid of serverProcesses(dataDir)) signal(pid, "SIGCONT");
       await run("pg_ctl", ["stop", "-w", "-m", "fast", "-D", dataDir]);
       running = false;
     },
@@ -109,15 +109,15 @@ export async function startPostgres(): Promise<TestPostgres> {
       running = true;
     },
     freeze() {
-      for (const pid of serverProcesses(dataDir)) process.kill(pid, "SIGSTOP");
+      for (const pid of serverProcesses(dataDir)) signal(pid, "SIGSTOP");
     },
     thaw() {
-      for (const pid of serverProcesses(dataDir)) process.kill(pid, "SIGCONT");
+      for (const pid of serverProcesses(dataDir)) signal(pid, "SIGCONT");
     },
     stop() {
       stopped ??= (async () => {
         try {
-          for (const pid of serverProcesses(dataDir)) process.kill(pid, "SIGCONT");
+          for (const pid of serverProcesses(dataDir)) signal(pid, "SIGCONT");
           if (running) await run("pg_ctl", ["stop", "-w", "-m", "fast", "-D", dataDir]);
           running = false;
         } finally {
@@ -127,6 +127,15 @@ export async function startPostgres(): Promise<TestPostgres> {
       return stopped;
     },
   };
+}
+
+/** Signals a server process; one that exited since it was listed (a backend ending) is not an error. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
 }
 
 /** The postmaster (from postmaster.pid) and its children (from /proc): every process of the running server. */
