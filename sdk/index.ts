@@ -48,4 +48,5 @@ export { AdminClient, AdminApiError, type AdminClientOptions, type Problem, type
 export { SDK_VERSION } from "./version.ts";
 export { jsonEqual } from "./policy/predicate.ts";
 export * from "./resources.ts";
+export * from "./identity.ts";
 export { zodIssues } from "./issues.ts";
