@@ -9,6 +9,9 @@
 #   pulumi-language-nodejs          scripts/pulumi-language-nodejs.mjs: the Go language host module is not
 #                                   served by the Go module proxy (see docs/development.md);
 #   pulumi-resource-pulumi-nodejs   the dynamic-provider plugin shipped inside the @pulumi/pulumi npm package;
+#   pulumi-language-yaml            the YAML language host beside an installed CLI, or one built from the
+#                                   github.com/pulumi/pulumi-yaml Go module, pinned to PULUMI_YAML_VERSION and
+#                                   cached by version like the CLI;
 #   node                            the project's Node (the npm `node` package), which @pulumi/pulumi needs.
 #
 # Progress goes to stderr; the only line on stdout is the bin directory, for `PATH="$(…):$PATH"`.
@@ -17,6 +20,8 @@ set -euo pipefail
 PULUMI_VERSION="${PULUMI_VERSION:-v3.259.0}"
 CACHE_ROOT="${TOOLGATE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/toolgate}"
 BUILD_BIN="$CACHE_ROOT/pulumi/$PULUMI_VERSION/bin"
+PULUMI_YAML_VERSION="${PULUMI_YAML_VERSION:-v1.25.0}"
+YAML_BIN="$CACHE_ROOT/pulumi-language-yaml/$PULUMI_YAML_VERSION/bin"
 PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PROJECT_BIN="$PROJECT_DIR/node_modules/.cache/toolgate/pulumi-bin"
 
@@ -57,6 +62,37 @@ GOMOD
   log "built $("$BUILD_BIN/pulumi" version) into $BUILD_BIN"
 }
 
+build_yaml_host() {
+  if ! command -v go >/dev/null 2>&1; then
+    log "warning: no Go toolchain to build pulumi-language-yaml $PULUMI_YAML_VERSION: Pulumi YAML programs will not run."
+    return 1
+  fi
+  local work="$CACHE_ROOT/pulumi-language-yaml/$PULUMI_YAML_VERSION/build"
+  mkdir -p "$work" "$YAML_BIN"
+  cd "$work"
+  log "building pulumi-language-yaml $PULUMI_YAML_VERSION from Go modules with $(go version) (cold: a few minutes)"
+  # A wrapper module, as for the CLI: pulumi-yaml pins its own pulumi pkg/sdk (their APIs move between
+  # releases, so the CLI's newer ones do not compile with it) and pkg's non-local replaces are copied here.
+  cat > go.mod <<GOMOD
+module toolgate.local/pulumi-language-yaml
+
+go 1.25.11
+
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
+
+replace golang.org/x/text => golang.org/x/text v0.39.0
+GOMOD
+  rm -f go.sum
+  export GOFLAGS="${GOFLAGS:-} -mod=mod"
+  export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+  go get -tool "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$PULUMI_YAML_VERSION" >&2
+  go build -trimpath -tags osusergo,grpcnotrace \
+    -ldflags "-X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION" \
+    -o "$YAML_BIN/pulumi-language-yaml.partial" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml >&2
+  mv "$YAML_BIN/pulumi-language-yaml.partial" "$YAML_BIN/pulumi-language-yaml"
+  log "built pulumi-language-yaml $PULUMI_YAML_VERSION into $YAML_BIN"
+}
+
 if [[ -z "${TOOLGATE_FORCE_PULUMI_BUILD:-}" ]] && existing="$(command -v pulumi 2>/dev/null)" && [[ "$(readlink -f "$existing")" != "$(readlink -f "$BUILD_BIN/pulumi" 2>/dev/null || true)" ]]; then
   log "using the pulumi already on PATH: $existing ($("$existing" version 2>/dev/null || echo 'unknown version'))"
   pulumi="$existing"
@@ -88,5 +124,12 @@ link_plugin() {
 }
 link_plugin pulumi-language-nodejs "$PROJECT_DIR/scripts/pulumi-plugins/pulumi-language-nodejs"
 link_plugin pulumi-resource-pulumi-nodejs "$plugin"
+if [[ -x "$real_pulumi_dir/pulumi-language-yaml" && "$real_pulumi_dir" != "$BUILD_BIN" ]]; then
+  link_plugin pulumi-language-yaml "$real_pulumi_dir/pulumi-language-yaml"
+elif [[ -x "$YAML_BIN/pulumi-language-yaml" ]] || (build_yaml_host); then
+  link_plugin pulumi-language-yaml "$YAML_BIN/pulumi-language-yaml"
+else
+  rm -f "$PROJECT_BIN/pulumi-language-yaml"
+fi
 ln -sfn "$node" "$PROJECT_BIN/node"
 echo "$PROJECT_BIN"
