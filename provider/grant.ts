@@ -3,6 +3,7 @@ import { serializedProvider } from "./shim.ts";
 import { resourceName, ownerOf, referenceTo } from "./naming.ts";
 import { McpServer } from "./mcp-server.ts";
 import { Policy } from "./policy.ts";
+import { byProviderName, type GrantIdentityArgs } from "./identity-provider.ts";
 
 export interface GrantArgs {
   /** The grant's name in the gateway (appears in audit rows). Default: the logical name. Changing it replaces the grant. */
@@ -14,15 +15,22 @@ export interface GrantArgs {
   /** When the grant stops working (ISO 8601). */
   expiresAt?: pulumi.Input<string>;
   description?: pulumi.Input<string>;
-  /** Any string; changing it issues a new token and the old one stops working. */
+  /** Any string; changing it issues a new token and the old one stops working. Not for a grant with `identity`, which holds no token. */
   rotation?: pulumi.Input<string>;
+  /**
+   * A grant by identity: callers signed in with this identity provider whose access token satisfies every condition
+   * use the server under `policy`; the grant holds no token. Among a server's grants that match, the most specific
+   * wins (docs/identity.md).
+   */
+  identity?: GrantIdentityArgs;
   /** Take over a grant of this name that exists in the gateway but was not created by this stack (its token stays; set `rotation` to issue one here). */
   adopt?: pulumi.Input<boolean>;
 }
 
 /**
  * A bearer credential that lets one agent use one server under one policy.
- * `token` is a secret output, issued on create and kept across updates.
+ * `token` is a secret output, issued on create and kept across updates. A grant with `identity` holds no token:
+ * it matches the access tokens of an identity provider instead.
  *
  * @example
  * const agent = new Grant("support-agent", { server: stripe, policy: readOnly });
@@ -34,7 +42,9 @@ export class Grant extends pulumi.dynamic.Resource {
   declare readonly server: pulumi.Output<string>;
   declare readonly policy: pulumi.Output<string | undefined>;
   declare readonly expiresAt: pulumi.Output<string | undefined>;
-  /** The bearer token for `Authorization: Bearer <token>`. Secret. */
+  /** Who the grant is for, when it is a grant by identity (the identity provider by name). */
+  declare readonly identity: pulumi.Output<Record<string, unknown> | undefined>;
+  /** The bearer token for `Authorization: Bearer <token>`, none for a grant by identity. Secret. */
   declare readonly token: pulumi.Output<string | undefined>;
   /** The MCP URL agents connect to: `<gateway proxy>/mcp/<server>`. */
   declare readonly url: pulumi.Output<string>;
@@ -54,6 +64,7 @@ export class Grant extends pulumi.dynamic.Resource {
         expiresAt: args.expiresAt,
         description: args.description,
         rotation: args.rotation,
+        identity: byProviderName(args.identity),
         adopt: args.adopt,
         token: undefined,
         url: undefined,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { serializedProvider } from "./shim.ts";
 import { resourceName, ownerOf, declareName } from "./naming.ts";
+import { byProviderName, type ApproversArgs, type TokenExchangeArgs } from "./identity-provider.ts";
 
 export type McpServerTransport =
   | {
@@ -62,6 +63,14 @@ export interface McpServerArgs {
   maxInFlight?: pulumi.Input<number>;
   /** Pinned roots (at most 100): the gateway answers the server's `roots/list` with these and ignores the agent's. */
   roots?: pulumi.Input<pulumi.Input<McpServerRoot>[]>;
+  /**
+   * Exchange each caller's access token at the identity provider (RFC 8693) for one meant for this upstream, sent
+   * as `Authorization: Bearer` instead of any configured one; the caller's own token never goes upstream. Only
+   * for callers with a grant by identity, and only for a `streamable-http` transport.
+   */
+  tokenExchange?: TokenExchangeArgs;
+  /** Who may decide this server's approvals: users signed in to /ui/ with the identity provider whose claims hold. */
+  approvers?: ApproversArgs;
   description?: pulumi.Input<string>;
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Take over a server of this name that exists in the gateway but was not created by this stack. */
@@ -86,6 +95,8 @@ export class McpServer extends pulumi.dynamic.Resource {
   declare readonly totalTimeoutMs: pulumi.Output<number | undefined>;
   declare readonly maxInFlight: pulumi.Output<number | undefined>;
   declare readonly roots: pulumi.Output<{ uri: string; name?: string }[] | undefined>;
+  declare readonly tokenExchange: pulumi.Output<{ identityProvider: string; audience: string; resource?: string; scope?: string } | undefined>;
+  declare readonly approvers: pulumi.Output<{ identityProvider: string; claims: { claim: string; equals?: string; contains?: string }[] } | undefined>;
   declare readonly description: pulumi.Output<string | undefined>;
   declare readonly labels: pulumi.Output<Record<string, string>>;
   /** The gateway's version of the object; changes on every update. */
@@ -105,6 +116,8 @@ export class McpServer extends pulumi.dynamic.Resource {
         totalTimeoutMs: args.totalTimeoutMs,
         maxInFlight: args.maxInFlight,
         roots: args.roots,
+        tokenExchange: byProviderName(args.tokenExchange),
+        approvers: byProviderName(args.approvers),
         description: args.description,
         labels: args.labels,
         adopt: args.adopt,

@@ -4,7 +4,7 @@ import type * as nodeModule from "node:module";
 import type * as nodePath from "node:path";
 import type * as providerImpl from "./impl/index.ts";
 
-export type ResourceKind = "server" | "policy" | "grant" | "webhook";
+export type ResourceKind = "server" | "policy" | "grant" | "webhook" | "identityProvider";
 
 /**
  * The provider object Pulumi serializes into state. It captures nothing but the kind string: every method

@@ -220,7 +220,7 @@ export class AdminClient {
   }
 }
 
-export type Kind = "servers" | "policies" | "grants" | "webhooks";
+export type Kind = "servers" | "policies" | "grants" | "webhooks" | "identity-providers";
 
 function objectPath(kind: Kind, name: string): string {
   return `/v1/${kind}/${encodeURIComponent(name)}`;

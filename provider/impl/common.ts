@@ -70,7 +70,7 @@ function changedKeys(olds: Props, news: Props, keys: readonly string[]): string[
 }
 
 export function singular(kind: Kind): string {
-  return { servers: "server", policies: "policy", grants: "grant", webhooks: "webhook" }[kind];
+  return { servers: "server", policies: "policy", grants: "grant", webhooks: "webhook", "identity-providers": "identity provider" }[kind];
 }
 
 /** Errors shown by the Pulumi CLI: a readable message, no stack trace (the CLI prints `${e}: ${e.stack}`). */

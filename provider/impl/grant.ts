@@ -1,6 +1,6 @@
-import { AdminApiError, GrantSpecSchema } from "../../sdk/index.ts";
+import { AdminApiError, GrantIdentitySchema, GrantSpecSchema, zodIssues } from "../../sdk/index.ts";
 import { adminClient } from "./config.ts";
-import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, type CheckFailure, type Props } from "./common.ts";
+import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, type CheckFailure, type Props } from "./common.ts";
 import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
 import { replaceNotes, tellReviewer, urnOf } from "./review.ts";
 
@@ -9,6 +9,7 @@ interface GrantObject {
   server: string;
   policy: string | null;
   expiresAt: string | null;
+  identity?: Record<string, unknown> | null;
   description?: string | null;
   owner?: string | null;
   url: string;
@@ -17,7 +18,7 @@ interface GrantObject {
   token?: string;
 }
 
-const COMPARED = ["name", "server", "policy", "expiresAt", "description", "rotation", "owner"] as const;
+const COMPARED = ["name", "server", "policy", "expiresAt", "description", "rotation", "identity", "owner"] as const;
 const OUTPUT_ONLY = ["token", "url", "version", "schemaVersion"];
 
 export const grantProvider = {
@@ -42,6 +43,7 @@ export const grantProvider = {
     if (inputs.rotation !== undefined && !isUnknown(inputs.rotation) && typeof inputs.rotation !== "string") {
       failures.push({ property: "rotation", reason: "rotation must be a string; change it to issue a new token" });
     }
+    if (inputs.identity !== undefined) failures.push(...identityFailures(inputs));
     return { inputs, failures };
   },
 
@@ -59,8 +61,9 @@ export const grantProvider = {
       let token = r.value.token;
       let live = r.value;
       // A grant this resource created but never recorded (a lost answer, an interrupted `up`) has a token nobody
-      // holds: issue one. An adopted grant keeps its token unless `rotation` asks for a new one.
-      if (token === undefined && (!r.adopted || inputs.rotation !== undefined)) {
+      // holds: issue one. An adopted grant keeps its token unless `rotation` asks for a new one. A grant by
+      // identity has none.
+      if (inputs.identity === undefined && token === undefined && (!r.adopted || inputs.rotation !== undefined)) {
         live = (await client.rotateGrant<GrantObject>(name)).value;
         token = live.token;
       }
@@ -78,6 +81,7 @@ export const grantProvider = {
         server: live.value.server,
         policy: live.value.policy ?? undefined,
         expiresAt: live.value.expiresAt ?? undefined,
+        identity: live.value.identity ?? undefined,
         description: live.value.description ?? undefined,
         owner: live.value.owner ?? undefined,
       };
@@ -90,8 +94,10 @@ export const grantProvider = {
     return forPulumi("update grant", name, async () => {
       const client = adminClient();
       let live = (await updateOwned<GrantObject>(client, "grants", name, body(news), news.owner as string, news.adopt === true)).value;
-      let token = olds.token as string | undefined;
-      if ((olds.rotation ?? null) !== (news.rotation ?? null)) {
+      if (news.identity !== undefined) return { outs: outputs(news, live, undefined) };
+      let token = live.token ?? (olds.token as string | undefined);
+      // A grant by identity that becomes a token grant has no token yet: issue one.
+      if ((olds.rotation ?? null) !== (news.rotation ?? null) || (olds.identity !== undefined && token === undefined)) {
         live = (await client.rotateGrant<GrantObject>(name)).value;
         token = live.token;
       }
@@ -114,8 +120,21 @@ export const grantProvider = {
 function body(inputs: Props): Props {
   const out: Props = { name: inputs.name, server: inputs.server, policy: inputs.policy ?? null, owner: inputs.owner };
   if (inputs.expiresAt !== undefined) out.expiresAt = inputs.expiresAt;
+  if (inputs.identity !== undefined) out.identity = inputs.identity;
   if (inputs.description !== undefined) out.description = inputs.description;
   return out;
+}
+
+/** `identity` checked with the gateway's own schema; a grant by identity holds no token, so it cannot be rotated. */
+function identityFailures(inputs: Props): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  if (inputs.rotation !== undefined) {
+    failures.push({ property: "rotation", reason: "rotation applies to token grants; a grant with identity holds no token (remove rotation, or identity)" });
+  }
+  if (isUnknown(inputs.identity)) return failures;
+  const parsed = GrantIdentitySchema.safeParse(inputs.identity, { reportInput: false });
+  if (!parsed.success) failures.push(...toFailures(zodIssues(parsed.error, { input: inputs.identity }), "identity"));
+  return failures;
 }
 
 function outputs(inputs: Props, live: GrantObject, token: string | undefined): Props {

@@ -7,9 +7,10 @@ import { serverProvider } from "./server.ts";
 import { policyProvider } from "./policy.ts";
 import { grantProvider } from "./grant.ts";
 import { webhookProvider } from "./webhook.ts";
+import { identityProviderProvider } from "./identity-provider.ts";
 import type { Props } from "./common.ts";
 
-type Kind = typeof serverProvider | typeof policyProvider | typeof grantProvider | typeof webhookProvider;
+type Kind = typeof serverProvider | typeof policyProvider | typeof grantProvider | typeof webhookProvider | typeof identityProviderProvider;
 type Outs = { outs?: Props };
 
 /**
@@ -40,6 +41,7 @@ export const providers = {
   policy: withOwnership(policyProvider),
   grant: withOwnership(grantProvider),
   webhook: withOwnership(webhookProvider),
+  identityProvider: withOwnership(identityProviderProvider),
 };
 
 export async function configure(req: { config: { get(key: string): string | undefined } }): Promise<void> {

@@ -17,7 +17,7 @@ const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
 
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const TYPES: Record<ResourceKind, string> = { server: "McpServer", policy: "Policy", grant: "Grant", webhook: "Webhook" };
+const TYPES: Record<ResourceKind, string> = { server: "McpServer", policy: "Policy", grant: "Grant", webhook: "Webhook", identityProvider: "IdentityProvider" };
 
 export type Props = Record<string, unknown>;
 
