@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { validatePolicy } from "./policy/validate.ts";
 import { joinPointer, type Issue } from "./issues.ts";
+import { ApproversSchema, GrantIdentitySchema, TokenExchangeSchema } from "./identity.ts";
 
 /**
  * Admin API objects (DESIGN.md section 3). Names are identities used in URLs and audit rows: lower case,
@@ -134,6 +135,10 @@ export const ServerSpecSchema = z
       .max(MAX_ROOTS, { error: `roots must have at most ${MAX_ROOTS} entries` })
       .optional(),
     description: Description.optional(),
+    /** RFC 8693: the caller's access token is exchanged at the identity provider for one meant for this upstream. */
+    tokenExchange: TokenExchangeSchema.optional(),
+    /** Who may decide this server's approvals: signed-in users of an identity provider whose claims match. */
+    approvers: ApproversSchema.optional(),
     labels: Labels.optional(),
     owner: Owner.optional(),
   })
@@ -159,6 +164,8 @@ export const GrantSpecSchema = z.strictObject({
   server: NameSchema,
   policy: NameSchema.nullable().optional(),
   expiresAt: z.iso.datetime({ offset: true, error: (i) => `expiresAt must be an ISO 8601 time like 2027-01-31T00:00:00Z, ${got(i.input)}` }).nullable().optional(),
+  /** A grant by identity: callers whose access token matches get it; it holds no token. */
+  identity: GrantIdentitySchema.optional(),
   description: Description.optional(),
   owner: Owner.optional(),
 });
