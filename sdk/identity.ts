@@ -21,7 +21,7 @@ const secureUrl = (field: string) =>
     })
     .refine((u) => !URL.canParse(u) || (new URL(u).username === "" && new URL(u).password === ""), { error: `${field} must not contain credentials` });
 
-const ProviderName = z.string({ error: (i) => `identityProvider must be a string, ${got(i.input)}` }).regex(NAME, { error: (i) => `identityProvider must name an IdentityProvider (1-63 characters of a-z, 0-9, ".", "_" or "-"), ${got(i.input)}` });
+const ProviderName = z.string({ error: (i) => `identityProvider must be a string, ${got(i.input)}` }).regex(NAME, { error: (i) => `identityProvider must name an IdentityProvider (1-63 characters of a-z, 0-9, ".", "_" or "-"), ${got(i.input)}` }).meta({ description: "The name of the IdentityProvider whose access tokens this applies to." });
 
 /** Algorithms a token may be signed with. `none` and the HMAC family (a secret shared with every client) never. */
 export const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
@@ -59,7 +59,7 @@ export const IdentityProviderSpecSchema = z.strictObject({
   /** The gateway's own confidential client at this IdP: introspection, token exchange and approver sign-in. */
   clientId: z.string({ error: (i) => `clientId must be a string, ${got(i.input)}` }).min(1, { error: "clientId must not be empty" }).max(512).optional().meta({ description: "The gateway's client at this IdP (introspection, token exchange, approver sign-in to /ui/)." }),
   /** Write-only: stored encrypted, never returned (the API shows a digest). */
-  clientSecret: z.string({ error: (i) => `clientSecret must be a string, ${gotType(i.input)}` }).min(1, { error: "clientSecret must not be empty" }).max(4096).optional().meta({ description: "The client's secret. Secret: encrypted at rest, never returned." }),
+  clientSecret: z.string({ error: (i) => `clientSecret must be a string, ${gotType(i.input)}` }).min(1, { error: "clientSecret must not be empty" }).max(4096).optional().meta({ description: "The client's secret. Secret: encrypted at rest, never returned.", writeOnly: true }),
   description: z.string({ error: (i) => `description must be a string, ${got(i.input)}` }).max(1024, { error: "description must be at most 1024 characters" }).optional(),
   owner: z.string({ error: (i) => `owner must be a string, ${got(i.input)}` }).max(1024).nullable().optional(),
 });
@@ -105,6 +105,6 @@ export type TokenExchange = z.output<typeof TokenExchangeSchema>;
 /** Who may approve this server's calls: signed-in users of the IdP whose token satisfies every condition. */
 export const ApproversSchema = z.strictObject({
   identityProvider: ProviderName,
-  claims: z.array(ClaimConditionSchema, { error: (i) => `claims must be a list of {claim, equals | contains}, ${gotType(i.input)}` }).min(1, { error: "approvers need at least one claim condition" }).max(16),
+  claims: z.array(ClaimConditionSchema, { error: (i) => `claims must be a list of {claim, equals | contains}, ${gotType(i.input)}` }).min(1, { error: "approvers need at least one claim condition" }).max(16).meta({ description: "Conditions on the approver's token, all of which must hold (1 to 16)." }),
 });
 export type Approvers = z.output<typeof ApproversSchema>;

@@ -30,7 +30,7 @@ const Headers = z
     z.string({ error: (i) => `header values must be strings, ${gotType(i.input)}` }).refine((v) => !/[\r\n\0]/.test(v), { error: "header values must not contain line breaks" }),
     { error: (i) => `headers must be an object of header name to value, ${gotType(i.input)}` },
   )
-  .meta({ description: "Sent to the upstream on every request (API keys, tenant IDs). Secret: encrypted at rest, never returned." });
+  .meta({ description: "Sent to the upstream on every request (API keys, tenant IDs). Secret: encrypted at rest, never returned.", writeOnly: true });
 
 const Env = z
   .record(
@@ -38,14 +38,15 @@ const Env = z
     z.string({ error: (i) => `environment values must be strings, ${gotType(i.input)}` }),
     { error: (i) => `env must be an object of variable name to value, ${gotType(i.input)}` },
   )
-  .meta({ description: "Environment of the child process. Secret: encrypted at rest, never returned." });
+  .meta({ description: "Environment of the child process. Secret: encrypted at rest, never returned.", writeOnly: true });
 
 export const HttpTransportSchema = z.strictObject({
   type: z.literal("streamable-http"),
   url: z
     .string({ error: (i) => `url must be a string, ${gotType(i.input)}` })
     .refine(isHttpUrl, { error: (i) => `url must be an http(s) URL, ${gotUrl(i.input)}` })
-    .refine(hasNoCredentials, { error: "url must not contain credentials; put them in headers" }),
+    .refine(hasNoCredentials, { error: "url must not contain credentials; put them in headers" })
+    .meta({ description: "The upstream's http(s) URL, without credentials: the MCP endpoint for streamable-http (e.g. `https://mcp.example.com/mcp`), the event stream for sse (e.g. `https://mcp.example.com/sse`)." }),
   headers: Headers.optional(),
 });
 
@@ -54,7 +55,7 @@ const SecretArgs = z
     z.string({ error: (i) => `secretArgs entries must be strings, ${gotType(i.input)}` }).refine((a) => !a.includes("\0"), { error: "secretArgs entries must not contain NUL characters" }),
     { error: (i) => `secretArgs must be a list of strings, ${gotType(i.input)}` },
   )
-  .meta({ description: "Arguments appended after args (API keys, connection strings). Secret: encrypted at rest, never returned." });
+  .meta({ description: "Arguments appended after args (API keys, connection strings). Secret: encrypted at rest, never returned.", writeOnly: true });
 
 /** A POSIX user or group name, or a numeric id; resolved when the child is started. */
 const POSIX_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
@@ -68,11 +69,21 @@ const RunAs = (field: "user" | "group") =>
 
 export const StdioTransportSchema = z.strictObject({
   type: z.literal("stdio"),
-  command: z.string({ error: (i) => `command must be a string, ${got(i.input)}` }).min(1, { error: "command must not be empty" }),
-  args: z.array(z.string({ error: (i) => `args entries must be strings, ${gotType(i.input)}` }), { error: (i) => `args must be a list of strings, ${gotType(i.input)}` }).optional(),
+  command: z
+    .string({ error: (i) => `command must be a string, ${got(i.input)}` })
+    .min(1, { error: "command must not be empty" })
+    .meta({ description: "The command the gateway runs (looked up on the gateway's PATH); children are started per session and pooled." }),
+  args: z
+    .array(z.string({ error: (i) => `args entries must be strings, ${gotType(i.input)}` }), { error: (i) => `args must be a list of strings, ${gotType(i.input)}` })
+    .meta({ description: "Arguments of the command. Shown in previews and the admin API: put keys in secretArgs." })
+    .optional(),
   secretArgs: SecretArgs.optional(),
   env: Env.optional(),
-  cwd: z.string({ error: (i) => `cwd must be a string, ${got(i.input)}` }).min(1).optional(),
+  cwd: z
+    .string({ error: (i) => `cwd must be a string, ${got(i.input)}` })
+    .min(1)
+    .meta({ description: "Working directory of the child process. Default: a scratch directory of its own." })
+    .optional(),
   user: RunAs("user").optional(),
   group: RunAs("group").optional(),
   stateful: z
@@ -86,12 +97,21 @@ export const SseTransportSchema = HttpTransportSchema.extend({ type: z.literal("
 
 export const TransportSchema = z.discriminatedUnion("type", [HttpTransportSchema, SseTransportSchema, StdioTransportSchema], {
   error: (i) => `transport.type must be "streamable-http", "sse" or "stdio", ${got((i.input as { type?: unknown } | undefined)?.type)}`,
-});
+}).meta({ description: "How the gateway reaches the upstream MCP server. Credentials (headers, env, secretArgs) are kept apart, as secrets." });
 
-const Labels = z.record(z.string().min(1).max(63), z.string().max(256), { error: (i) => `labels must be an object of string to string, ${got(i.input)}` });
-const Description = z.string({ error: (i) => `description must be a string, ${got(i.input)}` }).max(1024, { error: "description must be at most 1024 characters" });
+const Labels = z
+  .record(z.string().min(1).max(63), z.string().max(256), { error: (i) => `labels must be an object of string to string, ${got(i.input)}` })
+  .meta({ description: "Free-form key/value pairs (keys up to 63 characters, values up to 256), shown by the admin API." });
+const Description = z
+  .string({ error: (i) => `description must be a string, ${got(i.input)}` })
+  .max(1024, { error: "description must be at most 1024 characters" })
+  .meta({ description: "A note for the people who read the gateway's configuration (up to 1024 characters)." });
 /** Who manages the object, e.g. the URN of the Pulumi resource; lets two stacks or resources notice they claim the same name. */
-const Owner = z.string({ error: (i) => `owner must be a string, ${got(i.input)}` }).max(1024, { error: "owner must be at most 1024 characters" }).nullable();
+const Owner = z
+  .string({ error: (i) => `owner must be a string, ${got(i.input)}` })
+  .max(1024, { error: "owner must be at most 1024 characters" })
+  .nullable()
+  .meta({ description: "Who manages the object now: the URN of the Pulumi resource that wrote it. A refresh shows a takeover by another stack." });
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Calls in flight to one upstream at once when the server does not say. */
@@ -110,8 +130,13 @@ export const RootSchema = z.strictObject({
   uri: z
     .string({ error: (i) => `uri must be a string, ${gotType(i.input)}` })
     .max(2048, { error: "uri must be at most 2048 characters" })
-    .refine(absoluteUri, { error: (i) => `uri must be an absolute URI without spaces, such as file:///srv/data, ${gotUrl(i.input)}` }),
-  name: z.string({ error: (i) => `name must be a string, ${got(i.input)}` }).max(256, { error: "name must be at most 256 characters" }).optional(),
+    .refine(absoluteUri, { error: (i) => `uri must be an absolute URI without spaces, such as file:///srv/data, ${gotUrl(i.input)}` })
+    .meta({ description: "An absolute URI, e.g. `file:///srv/data`." }),
+  name: z
+    .string({ error: (i) => `name must be a string, ${got(i.input)}` })
+    .max(256, { error: "name must be at most 256 characters" })
+    .meta({ description: "A name for the root, shown to the server." })
+    .optional(),
 });
 
 export const ServerSpecSchema = z
@@ -119,26 +144,32 @@ export const ServerSpecSchema = z
     name: NameSchema,
     transport: TransportSchema,
     /** Idle timeout: a call fails when the upstream sends nothing (no bytes, no progress) for this long. */
-    timeoutMs: Milliseconds("timeoutMs").default(DEFAULT_TIMEOUT_MS),
+    timeoutMs: Milliseconds("timeoutMs")
+      .default(DEFAULT_TIMEOUT_MS)
+      .meta({ description: `Idle timeout in milliseconds (100 to 3600000, default ${DEFAULT_TIMEOUT_MS}): a call fails when the upstream sends nothing, not even progress, for this long.` }),
     /** Bound on a whole call, however busy the upstream is. None when absent. */
-    totalTimeoutMs: Milliseconds("totalTimeoutMs").optional(),
+    totalTimeoutMs: Milliseconds("totalTimeoutMs")
+      .meta({ description: "Bound on a whole call in milliseconds (at least timeoutMs, at most 3600000), however busy the upstream is. Default: none." })
+      .optional(),
     /** Most calls in flight to this upstream at once (default 256); beyond it calls fail at once as busy. */
     maxInFlight: z
       .number({ error: (i) => `maxInFlight must be a number, ${got(i.input)}` })
       .int({ error: "maxInFlight must be a whole number" })
       .min(1, { error: "maxInFlight must be at least 1" })
       .max(1024, { error: "maxInFlight must be at most 1024" })
+      .meta({ description: `Most calls in flight to this upstream at once, 1 to 1024 (default ${DEFAULT_MAX_IN_FLIGHT}); beyond it calls fail at once as busy.` })
       .optional(),
     /** Pinned roots: the gateway answers the server's roots/list with these, whatever the agent says. */
     roots: z
       .array(RootSchema, { error: (i) => `roots must be a list of {uri, name?} objects, ${got(i.input)}` })
       .max(MAX_ROOTS, { error: `roots must have at most ${MAX_ROOTS} entries` })
+      .meta({ description: `Pinned roots (at most ${MAX_ROOTS}): the gateway answers the server's roots/list with these, whatever the agent says.` })
       .optional(),
     description: Description.optional(),
     /** RFC 8693: the caller's access token is exchanged at the identity provider for one meant for this upstream. */
-    tokenExchange: TokenExchangeSchema.optional(),
+    tokenExchange: TokenExchangeSchema.meta({ description: "RFC 8693 token exchange: the caller's access token is exchanged at the identity provider for one meant for this upstream." }).optional(),
     /** Who may decide this server's approvals: signed-in users of an identity provider whose claims match. */
-    approvers: ApproversSchema.optional(),
+    approvers: ApproversSchema.meta({ description: "Who may decide this server's approvals: signed-in users of an identity provider whose claims match." }).optional(),
     labels: Labels.optional(),
     owner: Owner.optional(),
   })
@@ -154,18 +185,26 @@ export type Transport = z.output<typeof TransportSchema>;
 export const PolicySpecSchema = z.strictObject({
   name: NameSchema,
   /** Validated with `validatePolicy` (issues re-rooted under /document) by `parsePolicySpec`. */
-  document: z.record(z.string(), z.unknown(), { error: (i) => `document must be a policy object, ${got(i.input)}` }),
+  document: z
+    .record(z.string(), z.unknown(), { error: (i) => `document must be a policy object, ${got(i.input)}` })
+    .meta({ description: "The policy document (PolicyLayer-compatible JSON, see docs/policy.md): default, hide, tools, all_tools, limits and the extensions. Validated at preview." }),
   owner: Owner.optional(),
 });
 export type PolicySpec = z.output<typeof PolicySpecSchema>;
 
 export const GrantSpecSchema = z.strictObject({
   name: NameSchema,
-  server: NameSchema,
-  policy: NameSchema.nullable().optional(),
-  expiresAt: z.iso.datetime({ offset: true, error: (i) => `expiresAt must be an ISO 8601 time like 2027-01-31T00:00:00Z, ${got(i.input)}` }).nullable().optional(),
+  server: NameSchema.meta({ description: "The name of the server this grant may use (pass the McpServer's name output so it is created first)." }),
+  policy: NameSchema.nullable()
+    .meta({ description: "The name of the policy deciding this grant's calls (pass the Policy's name output). Without one every call is denied." })
+    .optional(),
+  expiresAt: z.iso
+    .datetime({ offset: true, error: (i) => `expiresAt must be an ISO 8601 time like 2027-01-31T00:00:00Z, ${got(i.input)}` })
+    .nullable()
+    .meta({ description: "When the grant stops working: an ISO 8601 time with a zone, e.g. `2027-01-31T00:00:00Z`. Default: never." })
+    .optional(),
   /** A grant by identity: callers whose access token matches get it; it holds no token. */
-  identity: GrantIdentitySchema.optional(),
+  identity: GrantIdentitySchema.meta({ description: "A grant by identity: callers whose access token (from identityProvider) satisfies every condition get it; such a grant holds no token." }).optional(),
   description: Description.optional(),
   owner: Owner.optional(),
 });
@@ -179,19 +218,25 @@ export const WebhookSpecSchema = z.strictObject({
   url: z
     .string({ error: (i) => `url must be an http(s) URL, ${gotUrl(i.input)}` })
     .refine(isHttpUrl, { error: (i) => `url must be an http(s) URL, ${gotUrl(i.input)}` })
-    .refine(hasNoCredentials, { error: "url must not contain credentials (user:password@); deliveries are signed with the secret instead" }),
+    .refine(hasNoCredentials, { error: "url must not contain credentials (user:password@); deliveries are signed with the secret instead" })
+    .meta({ description: "Where the gateway POSTs events (http or https, without credentials)." }),
   events: z
     .array(z.enum(WEBHOOK_EVENTS, { error: (i) => `events entries must be one of ${WEBHOOK_EVENTS.join(", ")}, ${got(i.input)}` }), { error: (i) => `events must be a list, ${got(i.input)}` })
     .min(1, { error: "events must name at least one event" })
-    .default([...WEBHOOK_EVENTS]),
+    .default([...WEBHOOK_EVENTS])
+    .meta({ description: `Which events to send. Default: all of ${WEBHOOK_EVENTS.join(", ")}.` }),
   /** Write-only: the HMAC-SHA256 signing key. Stored encrypted; the API shows only its digest. */
-  secret: z.string({ error: (i) => `secret must be a string, ${gotType(i.input)}` }).min(16, { error: "secret must be at least 16 characters" }).max(512, { error: "secret must be at most 512 characters" }),
+  secret: z
+    .string({ error: (i) => `secret must be a string, ${gotType(i.input)}` })
+    .min(16, { error: "secret must be at least 16 characters" })
+    .max(512, { error: "secret must be at most 512 characters" })
+    .meta({ description: "The HMAC-SHA256 signing key, 16 to 512 characters. Secret: encrypted at rest, never returned.", writeOnly: true }),
   description: Description.optional(),
   owner: Owner.optional(),
 });
 export type WebhookSpec = z.output<typeof WebhookSpecSchema>;
 
-const Meta = { version: z.number().int(), createdAt: z.string(), updatedAt: z.string() };
+const Meta = { version: z.number().int().meta({ description: "The gateway's version of the object; changes on every update." }), createdAt: z.string(), updatedAt: z.string() };
 
 export const ServerObjectSchema = z.object({
   name: z.string(),
@@ -224,9 +269,9 @@ export const GrantObjectSchema = z.object({
   description: z.string().nullable(),
   owner: z.string().nullable(),
   /** The MCP URL agents use: `<proxy base>/mcp/<server>`. */
-  url: z.string(),
+  url: z.string().meta({ description: "The MCP URL agents connect to: `<gateway proxy>/mcp/<server>`." }),
   /** Present only in the responses of create and rotate. */
-  token: z.string().optional(),
+  token: z.string().meta({ description: "The bearer token for `Authorization: Bearer <token>`, issued on create and on rotation. Secret." }).optional(),
   ...Meta,
 });
 export type GrantObject = z.output<typeof GrantObjectSchema>;
@@ -236,7 +281,7 @@ export const WebhookObjectSchema = z.object({
   url: z.string(),
   events: z.array(z.enum(WEBHOOK_EVENTS)),
   /** HMAC-SHA256 (gateway-held key) of the signing secret: changes when it changes, reveals nothing. */
-  secretDigest: z.string(),
+  secretDigest: z.string().meta({ description: "HMAC-SHA256 (under a gateway-held key) of the signing secret: changes when it changes, reveals nothing." }),
   description: z.string().nullable(),
   owner: z.string().nullable(),
   ...Meta,
