@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { SignJWT, type JWK } from "jose";
-import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import { createLocalJWKSet, jwtVerify, SignJWT, type JWK } from "jose";
+import Provider, { errors, type ClientMetadata, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
 
 /**
  * A real OAuth 2.1 / OpenID Connect authorization server (`oidc-provider`) on 127.0.0.1 for the identity tests:
@@ -30,6 +30,9 @@ export const TEST_USERS: TestUser[] = [
 export const AGENT_CLIENT = { clientId: "mcp-agent", redirectUris: ["http://127.0.0.1/callback", "http://localhost/callback"] };
 /** The gateway's own confidential client: introspection, token exchange, approver sign-in to /ui/. */
 export const GATEWAY_CLIENT = { clientId: "toolgate", clientSecret: "toolgate-client-secret-0123456789" };
+/** RFC 8693 token exchange: the grant type and the one token type the test IdP takes and issues. */
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 /** A workload that gets tokens with client credentials (its tokens' `sub` is its client_id). */
 export const WORKLOAD_CLIENT = { clientId: "nightly-job", clientSecret: "nightly-job-secret-0123456789" };
 
@@ -43,6 +46,10 @@ export interface IdpOptions {
   accessTokenTtlSeconds?: number;
   /** Resources (RFC 8707) whose access tokens are opaque (checked by introspection) instead of JWTs. */
   opaqueResources?: string[];
+  /** Audiences the token exchange issues tokens for (others are `invalid_target`). Default: any. */
+  exchangeAudiences?: string[];
+  /** Lifetime of exchanged tokens in seconds (default: the access token lifetime). */
+  exchangedTokenTtlSeconds?: number;
   /** Called on every Provider instance made (also after `rotateKeys`), e.g. to register a grant type. */
   setup?: (provider: Provider) => void;
 }
@@ -91,8 +98,22 @@ export interface TestIdp {
    * URL the browser would be sent back to (the redirect URI with `code` and `state`).
    */
   signIn(authorizationUrl: string, user: string, password?: string): Promise<URL>;
+  /** Every token exchange (RFC 8693) answered so far, in order, successful or refused. */
+  exchanges(): TokenExchangeRecord[];
   /** Stops answering and closes the port (idempotent). */
   stop(): Promise<void>;
+}
+
+export interface TokenExchangeRecord {
+  /** The acting client (the gateway). */
+  clientId: string;
+  /** The subject token's `sub`, when it was valid. */
+  subject?: string;
+  audience?: string;
+  resource?: string;
+  scope?: string;
+  /** The OAuth error when the exchange was refused. */
+  error?: string;
 }
 
 interface SigningKey {
@@ -150,7 +171,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
           client_secret: GATEWAY_CLIENT.clientSecret,
           token_endpoint_auth_method: "client_secret_basic",
           redirect_uris: options.gatewayRedirectUris?.length ? options.gatewayRedirectUris : ["http://127.0.0.1/ui/callback"],
-          grant_types: ["authorization_code", "client_credentials"],
+          grant_types: ["authorization_code", "client_credentials", TOKEN_EXCHANGE_GRANT],
           response_types: ["code"],
         },
         { client_id: WORKLOAD_CLIENT.clientId, client_secret: WORKLOAD_CLIENT.clientSecret, token_endpoint_auth_method: "client_secret_basic", redirect_uris: [], grant_types: ["client_credentials"], response_types: [] },
@@ -185,9 +206,74 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
       clientBasedCORS: () => true,
     };
     const provider = new Provider(issuer, configuration);
+    provider.registerGrantType(TOKEN_EXCHANGE_GRANT, exchangeToken, ["subject_token", "subject_token_type", "audience", "resource", "scope", "requested_token_type", "actor_token", "actor_token_type"]);
     options.setup?.(provider);
     return provider;
   };
+
+  const exchanged: TokenExchangeRecord[] = [];
+  const exchangedTtl = options.exchangedTokenTtlSeconds ?? ttl;
+
+  /**
+   * RFC 8693 for access tokens this IdP issued (oidc-provider has no token exchange of its own): the client is
+   * authenticated by oidc-provider's token endpoint; the subject token must be one of this issuer's valid access
+   * tokens (a JWT under its keys, or an opaque token it holds); the answer is a JWT for `audience` whose `sub` and
+   * claims are the subject's and whose `act` names the client (delegation, RFC 8693 section 4.1).
+   */
+  async function exchangeToken(ctx: KoaContextWithOIDC): Promise<void> {
+    const params = ctx.oidc.params as Record<string, string | undefined>;
+    const clientId = ctx.oidc.client!.clientId;
+    const record: TokenExchangeRecord = { clientId, ...(params.audience ? { audience: params.audience } : {}), ...(params.resource ? { resource: params.resource } : {}), ...(params.scope ? { scope: params.scope } : {}) };
+    exchanged.push(record);
+    const refuse = (error: Error & { error?: string }) => {
+      record.error = error.error ?? error.message;
+      throw error;
+    };
+    if (!params.subject_token) refuse(new errors.InvalidRequest("subject_token is required"));
+    if (params.subject_token_type !== ACCESS_TOKEN_TYPE) refuse(new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`));
+    if (params.requested_token_type && params.requested_token_type !== ACCESS_TOKEN_TYPE) refuse(new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE}`));
+    if (params.actor_token) refuse(new errors.InvalidRequest("actor_token is not supported"));
+    const audience = params.audience ?? params.resource;
+    if (!audience) refuse(new errors.InvalidTarget("audience or resource is required"));
+    if (options.exchangeAudiences && !options.exchangeAudiences.includes(audience!)) refuse(new errors.InvalidTarget(`this IdP issues no tokens for audience ${audience}`));
+    const subject = await subjectOf(params.subject_token!);
+    if (!subject) return refuse(new errors.InvalidGrant("subject_token is not a valid access token of this issuer"));
+    record.subject = subject.sub;
+    const now = Math.floor(Date.now() / 1000);
+    const { sub, claims } = subject;
+    const token = await signJwt({
+      ...claims,
+      iss: issuer,
+      sub,
+      aud: audience,
+      client_id: clientId,
+      act: { sub: clientId },
+      ...(params.scope ? { scope: params.scope } : {}),
+      iat: now,
+      exp: now + exchangedTtl,
+      jti: randomUUID(),
+    });
+    ctx.body = { access_token: token, issued_token_type: ACCESS_TOKEN_TYPE, token_type: "Bearer", expires_in: exchangedTtl, ...(params.scope ? { scope: params.scope } : {}) };
+  }
+
+  /** The subject of one of this IdP's valid access tokens, with the claims to carry over; undefined for anything else. */
+  async function subjectOf(token: string): Promise<{ sub: string; claims: Record<string, unknown> } | undefined> {
+    if (token.split(".").length === 3) {
+      try {
+        const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: keys.map((k) => k.publicJwk) }), { issuer, algorithms: ["RS256"] });
+        const { iss: _iss, aud: _aud, exp: _exp, iat: _iat, nbf: _nbf, jti: _jti, client_id: _client, scope: _scope, act: _act, sub, ...claims } = payload;
+        return typeof sub === "string" ? { sub, claims } : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    const p = provider();
+    const found = (await p.AccessToken.find(token)) ?? (await p.ClientCredentials.find(token));
+    if (!found || found.isExpired) return undefined;
+    const accountId = (found as { accountId?: string }).accountId;
+    if (accountId) return { sub: accountId, claims: claimsOf(accountId) ?? {} };
+    return { sub: found.clientId!, claims: {} };
+  }
 
   const install = () => {
     current = makeProvider();
@@ -284,6 +370,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<TestIdp> {
       return body;
     },
     signIn,
+    exchanges: () => [...exchanged],
     async stop() {
       if (stopped) return;
       stopped = true;
