@@ -1,4 +1,5 @@
 import type { CompiledPolicy, Reservation, RiskCategory } from "../sdk/index.ts";
+import type { Approvers, GrantIdentityMatch, TokenExchange } from "../sdk/identity.ts";
 
 /**
  * The seams between the gateway's parts. The proxy depends only on these interfaces, so it can be
@@ -37,6 +38,34 @@ export interface ServerTarget {
   maxInFlight: number;
   /** Pinned roots, or null when the server does not pin them. */
   roots: { uri: string; name?: string }[] | null;
+  /** Absent or null: no token exchange, no approver restriction. */
+  tokenExchange?: TokenExchange | null;
+  approvers?: Approvers | null;
+}
+
+/** An identity provider as the proxy needs it (client secret decrypted, never logged). */
+export interface TrustedIdentityProvider {
+  name: string;
+  version: number;
+  issuer: string;
+  audiences: string[];
+  jwksUri: string | null;
+  introspectionEndpoint: string | null;
+  algorithms: string[];
+  clockSkewSeconds: number;
+  clientId: string | null;
+  clientSecret: string | null;
+}
+
+/** Who is calling with an access token (not a grant token). */
+export interface Caller {
+  /** The identity provider's name. */
+  provider: string;
+  subject: string;
+  clientId?: string;
+  claims: Record<string, unknown>;
+  /** The access token itself: only for token exchange at the same IdP; never logged, never forwarded. */
+  token: string;
 }
 
 export interface GrantIdentity {
@@ -45,6 +74,8 @@ export interface GrantIdentity {
   policy: string | null;
   /** Epoch ms, or null for no expiry. */
   expiresAt: number | null;
+  /** Set for a grant by identity (it holds no token). */
+  identity?: GrantIdentityMatch;
 }
 
 export interface ActivePolicy {
@@ -64,6 +95,11 @@ export interface RuntimeView {
   grant(name: string): GrantIdentity | undefined;
   server(name: string): ServerTarget | undefined;
   policy(name: string): ActivePolicy | undefined;
+  identityProvider(name: string): TrustedIdentityProvider | undefined;
+  /** The identity provider whose issuer is exactly this `iss`. */
+  identityProviderByIssuer(issuer: string): TrustedIdentityProvider | undefined;
+  /** The grants by identity of a server. */
+  identityGrants(server: string): GrantIdentity[];
 }
 
 export type ReserveResult =
@@ -87,6 +123,8 @@ export interface AuditEntry {
   time: string;
   requestId: string;
   grant: string;
+  /** The caller's subject (access tokens); null for grant tokens. */
+  subject?: string | null;
   server: string;
   method: string;
   tool: string | null;

@@ -1,6 +1,7 @@
 import { compilePolicy, DEFAULT_MAX_IN_FLIGHT, parsePolicy } from "../sdk/index.ts";
-import type { ActivePolicy, GrantIdentity, RuntimeView, ServerTarget } from "./contracts.ts";
-import type { GrantRecord, PolicyRecord, ServerRecord } from "./store/config-store.ts";
+import { DEFAULT_JWT_ALGORITHMS } from "../sdk/identity.ts";
+import type { ActivePolicy, GrantIdentity, RuntimeView, ServerTarget, TrustedIdentityProvider } from "./contracts.ts";
+import type { ConfigSnapshot, GrantRecord, IdentityProviderRecord, PolicyRecord, ServerRecord } from "./store/config-store.ts";
 
 /**
  * The proxy's in-memory view of the configuration, updated synchronously by every admin write, so a
@@ -8,14 +9,19 @@ import type { GrantRecord, PolicyRecord, ServerRecord } from "./store/config-sto
  * arrive through gateway/store/config-feed.ts. Policies are compiled once per version.
  */
 export interface MutableRuntimeView extends RuntimeView {
-  load(snapshot: { servers: ServerRecord[]; policies: PolicyRecord[]; grants: GrantRecord[] }): void;
+  load(snapshot: ConfigSnapshot): void;
   setServer(record: ServerRecord): void;
   removeServer(name: string): void;
   setPolicy(record: PolicyRecord): void;
   removePolicy(name: string): void;
   setGrant(record: GrantRecord): void;
   removeGrant(name: string): void;
+  setIdentityProvider(record: IdentityProviderRecord): void;
+  removeIdentityProvider(name: string): void;
 }
+
+/** Default tolerance for exp/nbf when an identity provider does not set clockSkewSeconds. */
+export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 
 export function createRuntimeView(): MutableRuntimeView {
   const servers = new Map<string, ServerTarget>();
@@ -23,15 +29,24 @@ export function createRuntimeView(): MutableRuntimeView {
   const policyStamps = new Map<string, string>();
   const grantsByHash = new Map<string, GrantIdentity>();
   const hashByGrant = new Map<string, string>();
+  /** Grants by identity: they hold no token, so they are found by name and by server. */
+  const identityGrants = new Map<string, GrantIdentity>();
+  const providers = new Map<string, TrustedIdentityProvider>();
 
   const view: MutableRuntimeView = {
     grantByTokenHash: (hash) => grantsByHash.get(hash),
     grant: (name) => {
       const hash = hashByGrant.get(name);
-      return hash === undefined ? undefined : grantsByHash.get(hash);
+      return hash === undefined ? identityGrants.get(name) : grantsByHash.get(hash);
     },
     server: (name) => servers.get(name),
     policy: (name) => policies.get(name),
+    identityProvider: (name) => providers.get(name),
+    identityProviderByIssuer: (issuer) => {
+      for (const p of providers.values()) if (p.issuer === issuer) return p;
+      return undefined;
+    },
+    identityGrants: (server) => [...identityGrants.values()].filter((g) => g.server === server),
 
     load(snapshot) {
       // Reconciles rather than rebuilds, so a periodic re-sync does not recompile unchanged policies.
@@ -41,7 +56,9 @@ export function createRuntimeView(): MutableRuntimeView {
       };
       keep(servers.keys(), snapshot.servers, view.removeServer);
       keep(policies.keys(), snapshot.policies, view.removePolicy);
-      keep(hashByGrant.keys(), snapshot.grants, view.removeGrant);
+      keep([...hashByGrant.keys(), ...identityGrants.keys()], snapshot.grants, view.removeGrant);
+      keep(providers.keys(), snapshot.identityProviders, view.removeIdentityProvider);
+      snapshot.identityProviders.forEach(view.setIdentityProvider);
       snapshot.servers.forEach(view.setServer);
       snapshot.policies.forEach(view.setPolicy);
       snapshot.grants.forEach(view.setGrant);
@@ -55,6 +72,8 @@ export function createRuntimeView(): MutableRuntimeView {
         totalTimeoutMs: r.totalTimeoutMs,
         maxInFlight: r.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
         roots: r.roots,
+        tokenExchange: r.tokenExchange,
+        approvers: r.approvers,
       });
     },
     removeServer(name) {
@@ -73,13 +92,36 @@ export function createRuntimeView(): MutableRuntimeView {
     },
     setGrant(r) {
       view.removeGrant(r.name);
-      grantsByHash.set(r.tokenHash, { name: r.name, server: r.server, policy: r.policy, expiresAt: r.expiresAt ? Date.parse(r.expiresAt) : null });
+      const grant: GrantIdentity = { name: r.name, server: r.server, policy: r.policy, expiresAt: r.expiresAt ? Date.parse(r.expiresAt) : null };
+      if (r.identity) {
+        identityGrants.set(r.name, { ...grant, identity: r.identity });
+        return;
+      }
+      grantsByHash.set(r.tokenHash, grant);
       hashByGrant.set(r.name, r.tokenHash);
     },
     removeGrant(name) {
       const hash = hashByGrant.get(name);
       if (hash !== undefined) grantsByHash.delete(hash);
       hashByGrant.delete(name);
+      identityGrants.delete(name);
+    },
+    setIdentityProvider(r) {
+      providers.set(r.name, {
+        name: r.name,
+        version: r.version,
+        issuer: r.issuer,
+        audiences: r.audiences,
+        jwksUri: r.jwksUri,
+        introspectionEndpoint: r.introspectionEndpoint,
+        algorithms: r.algorithms ?? [...DEFAULT_JWT_ALGORITHMS],
+        clockSkewSeconds: r.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
+        clientId: r.clientId,
+        clientSecret: r.clientSecret,
+      });
+    },
+    removeIdentityProvider(name) {
+      providers.delete(name);
     },
   };
   return view;

@@ -72,6 +72,12 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
         else view.removeGrant(change.name);
         return;
       }
+      case "identity-provider": {
+        const r = await store.getIdentityProvider(change.name);
+        if (r) view.setIdentityProvider(r);
+        else view.removeIdentityProvider(change.name);
+        return;
+      }
       case "catalog":
         return catalog.reload(change.name);
       case "webhook":

@@ -1,5 +1,6 @@
 import { jsonEqual, ToolgateError, type GrantSpec, type ServerSpec, type Transport, type WebhookEvent, type WebhookSpec } from "../../sdk/index.ts";
-import type { GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord } from "./config-store.ts";
+import type { Approvers, GrantIdentityMatch, IdentityProviderSpec, TokenExchange } from "../../sdk/identity.ts";
+import type { GrantRecord, IdentityProviderRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord } from "./config-store.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import type { Sealer } from "./seal.ts";
 
@@ -40,6 +41,8 @@ interface StoredServerSpec {
   totalTimeoutMs?: number;
   maxInFlight?: number;
   roots?: { uri: string; name?: string }[];
+  tokenExchange?: TokenExchange;
+  approvers?: Approvers;
   description?: string;
   labels?: Record<string, string>;
 }
@@ -58,6 +61,8 @@ export function serverFromRow(r: Row, sealer: Sealer): ServerRecord {
     totalTimeoutMs: spec.totalTimeoutMs ?? null,
     maxInFlight: spec.maxInFlight ?? null,
     roots: spec.roots ?? null,
+    tokenExchange: spec.tokenExchange ?? null,
+    approvers: spec.approvers ?? null,
     description: spec.description ?? null,
     labels: spec.labels ?? {},
     owner: (r.owner as string | null) ?? null,
@@ -72,8 +77,8 @@ export function serverFromRow(r: Row, sealer: Sealer): ServerRecord {
 function splitCredentials(spec: ServerSpec): { public: StoredServerSpec; credentials: ServerCredentials } {
   const { headers, env, secretArgs, ...transport } = spec.transport as Transport & ServerCredentials;
   const credentials = { ...(headers ? { headers } : {}), ...(env ? { env } : {}), ...(secretArgs ? { secretArgs } : {}) };
-  const { totalTimeoutMs, maxInFlight, roots, description, labels } = spec;
-  return { public: { transport: transport as Transport, timeoutMs: spec.timeoutMs, totalTimeoutMs, maxInFlight, roots, description, labels }, credentials };
+  const { totalTimeoutMs, maxInFlight, roots, tokenExchange, approvers, description, labels } = spec;
+  return { public: { transport: transport as Transport, timeoutMs: spec.timeoutMs, totalTimeoutMs, maxInFlight, roots, tokenExchange, approvers, description, labels }, credentials };
 }
 
 /**
@@ -103,6 +108,7 @@ export function grantFromRow(r: Row): GrantRecord {
     server: r.server as string,
     policy: (r.policy as string | null) ?? null,
     expiresAt: (r.expires_at as string | null) ?? null,
+    identity: r.identity ? (JSON.parse(r.identity as string) as GrantIdentityMatch) : null,
     description: (r.description as string | null) ?? null,
     owner: (r.owner as string | null) ?? null,
     tokenHash: r.token_hash as string,
@@ -131,16 +137,77 @@ export function missingReference(kind: "server" | "policy", name: string): Toolg
   return new ToolgateError("invalid_input", `${kind} "${name}" does not exist; create it first`, { issues: [{ path: `/${kind}`, message: `${kind} "${name}" does not exist` }] });
 }
 
+/** A grant or server naming an identity provider that does not exist (`path`: the field that names it). */
+export function missingIdentityProvider(path: string, name: string): ToolgateError {
+  return new ToolgateError("invalid_input", `identity provider "${name}" does not exist; create it first`, { issues: [{ path, message: `identity provider "${name}" does not exist` }] });
+}
+
+/** The identity providers a server spec names, each with the field that names it. */
+export function serverIdentityProviders(spec: ServerSpec): { path: string; name: string }[] {
+  return [
+    ...(spec.tokenExchange ? [{ path: "/tokenExchange/identityProvider", name: spec.tokenExchange.identityProvider }] : []),
+    ...(spec.approvers ? [{ path: "/approvers/identityProvider", name: spec.approvers.identityProvider }] : []),
+  ];
+}
+
+/** What is stored in clear of an identity provider (the `spec` column): everything but the client secret. */
+type StoredIdentityProvider = Omit<IdentityProviderSpec, "name" | "clientSecret" | "owner">;
+
+export function identityProviderFromRow(r: Row, sealer: Sealer): IdentityProviderRecord {
+  const spec = JSON.parse(r.spec as string) as StoredIdentityProvider;
+  return {
+    name: r.name as string,
+    issuer: spec.issuer,
+    audiences: spec.audiences ?? [],
+    jwksUri: spec.jwksUri ?? null,
+    introspectionEndpoint: spec.introspectionEndpoint ?? null,
+    algorithms: spec.algorithms ?? null,
+    clockSkewSeconds: spec.clockSkewSeconds ?? null,
+    clientId: spec.clientId ?? null,
+    clientSecret: r.client_secret ? sealer.open(r.client_secret as string) : null,
+    clientSecretDigest: (r.client_secret_digest as string | null) ?? null,
+    description: spec.description ?? null,
+    owner: (r.owner as string | null) ?? null,
+    version: Number(r.version),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+/** The stored columns an identity provider spec asks for (secret sealed), and whether they equal the stored row. */
+export function identityProviderFields(spec: IdentityProviderSpec, stored: Row | undefined, sealer: Sealer): { existing: IdentityProviderRecord | undefined; fields: [spec: string, clientSecret: string | null, clientSecretDigest: string | null, owner: string | null]; same: boolean } {
+  const existing = stored ? identityProviderFromRow(stored, sealer) : undefined;
+  const { name: _name, clientSecret, owner: specOwner, ...clear } = spec;
+  const digest = clientSecret === undefined ? null : sealer.digest(clientSecret);
+  const owner = specOwner === undefined ? (existing?.owner ?? null) : specOwner;
+  const sameSecret = (existing?.clientSecretDigest ?? null) === digest;
+  const same = existing !== undefined && sameSecret && owner === existing.owner && jsonEqual(JSON.parse(stored!.spec as string), JSON.parse(JSON.stringify(clear)));
+  const sealed = clientSecret === undefined ? null : sameSecret ? ((stored!.client_secret as string | null) ?? null) : sealer.seal(clientSecret);
+  return { existing, fields: [JSON.stringify(clear), sealed, digest, owner], same };
+}
+
+/** Why an identity provider cannot be deleted now (grants or servers name it), or undefined. */
+export function identityProviderInUse(name: string, grants: GrantRecord[], servers: ServerRecord[]): ToolgateError | undefined {
+  const users = [
+    ...grants.filter((g) => g.identity?.identityProvider === name).map((g) => `grant "${g.name}"`),
+    ...servers.filter((s) => s.tokenExchange?.identityProvider === name || s.approvers?.identityProvider === name).map((s) => `server "${s.name}"`),
+  ];
+  if (users.length === 0) return undefined;
+  return new ToolgateError("invalid_input", `identity provider "${name}" is used by ${users.slice(0, 5).join(", ")}${users.length > 5 ? ` and ${users.length - 5} more` : ""}; change or delete them first`);
+}
+
 /** The stored fields a grant spec asks for, and whether they equal what `existing` has (then nothing is written). */
-export function grantFields(spec: GrantSpec, existing: GrantRecord | undefined): { fields: [server: string, policy: string | null, expiresAt: string | null, description: string | null, owner: string | null]; same: boolean } {
-  const fields: [string, string | null, string | null, string | null, string | null] = [
+export function grantFields(spec: GrantSpec, existing: GrantRecord | undefined): { fields: [server: string, policy: string | null, expiresAt: string | null, description: string | null, owner: string | null, identity: string | null]; same: boolean } {
+  const fields: [string, string | null, string | null, string | null, string | null, string | null] = [
     spec.server,
     spec.policy ?? null,
     spec.expiresAt ? new Date(spec.expiresAt).toISOString() : null,
     spec.description ?? null,
     spec.owner === undefined ? (existing?.owner ?? null) : spec.owner,
+    spec.identity ? canonicalJson(spec.identity) : null,
   ];
-  const same = existing !== undefined && fields.every((v, i) => v === [existing.server, existing.policy, existing.expiresAt, existing.description, existing.owner][i]);
+  const stored = existing && [existing.server, existing.policy, existing.expiresAt, existing.description, existing.owner, existing.identity ? canonicalJson(existing.identity) : null];
+  const same = stored !== undefined && fields.every((v, i) => v === stored[i]);
   return { fields, same };
 }
 

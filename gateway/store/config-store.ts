@@ -1,4 +1,5 @@
 import type { GrantSpec, PolicySpec, ServerSpec, Transport, WebhookEvent, WebhookSpec } from "../../sdk/index.ts";
+import type { Approvers, GrantIdentityMatch, IdentityProviderSpec, TokenExchange } from "../../sdk/identity.ts";
 
 /**
  * Servers, policies and grants, versioned. Every backend (SQLite now; PostgreSQL for replicas) passes the
@@ -13,6 +14,10 @@ export interface ServerRecord {
   /** As configured; null when the server leaves it to the default (DEFAULT_MAX_IN_FLIGHT). */
   maxInFlight: number | null;
   roots: { uri: string; name?: string }[] | null;
+  /** RFC 8693: the caller's access token is exchanged for one meant for the upstream; null when not. */
+  tokenExchange: TokenExchange | null;
+  /** Who may decide this server's approvals (signed-in users of an identity provider); null: anyone with the UI. */
+  approvers: Approvers | null;
   description: string | null;
   labels: Record<string, string>;
   owner: string | null;
@@ -36,6 +41,8 @@ export interface GrantRecord {
   server: string;
   policy: string | null;
   expiresAt: string | null;
+  /** Callers whose access token matches get this grant; such a grant holds no token (its tokenHash matches none). */
+  identity: GrantIdentityMatch | null;
   description: string | null;
   owner: string | null;
   tokenHash: string;
@@ -59,6 +66,26 @@ export interface WebhookRecord {
   updatedAt: string;
 }
 
+/** An identity provider the gateway trusts (docs/identity.md). */
+export interface IdentityProviderRecord {
+  name: string;
+  issuer: string;
+  audiences: string[];
+  jwksUri: string | null;
+  introspectionEndpoint: string | null;
+  algorithms: string[] | null;
+  clockSkewSeconds: number | null;
+  clientId: string | null;
+  /** Decrypted: never logged or returned by the API (it shows clientSecretDigest). */
+  clientSecret: string | null;
+  clientSecretDigest: string | null;
+  description: string | null;
+  owner: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface Preconditions {
   ifMatch?: number;
   ifNoneMatch?: boolean;
@@ -73,6 +100,13 @@ export interface WriteResult<T> {
   changed: boolean;
   /** True when the write repeated the object's last write (same Idempotency-Key) and was answered without writing. */
   replayed?: boolean;
+}
+
+export interface ConfigSnapshot {
+  servers: ServerRecord[];
+  policies: PolicyRecord[];
+  grants: GrantRecord[];
+  identityProviders: IdentityProviderRecord[];
 }
 
 export interface ConfigStore {
@@ -98,8 +132,14 @@ export interface ConfigStore {
   deleteWebhook(name: string, pre?: Preconditions): Promise<boolean>;
   listWebhooks(limit: number, after?: string): Promise<WebhookRecord[]>;
 
+  getIdentityProvider(name: string): Promise<IdentityProviderRecord | undefined>;
+  putIdentityProvider(spec: IdentityProviderSpec, pre?: Preconditions): Promise<WriteResult<IdentityProviderRecord>>;
+  /** Refused (invalid_input) while a grant or server names it. */
+  deleteIdentityProvider(name: string, pre?: Preconditions): Promise<boolean>;
+  listIdentityProviders(limit: number, after?: string): Promise<IdentityProviderRecord[]>;
+
   /** Everything, for building the proxy's in-memory view. */
-  snapshot(): Promise<{ servers: ServerRecord[]; policies: PolicyRecord[]; grants: GrantRecord[] }>;
+  snapshot(): Promise<ConfigSnapshot>;
   /** Cheap liveness check of the backend. */
   ping(): Promise<void>;
   close(): Promise<void>;

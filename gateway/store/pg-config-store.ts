@@ -1,19 +1,36 @@
 import { jsonEqual } from "../../sdk/index.ts";
-import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
-import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, replayOf, serverFields, serverFromRow, webhookFromRow, type Row } from "./config-rows.ts";
+import type { ConfigStore, GrantRecord, IdentityProviderRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
+import {
+  checkPreconditions,
+  grantFields,
+  webhookFields,
+  grantFromRow,
+  identityProviderFields,
+  identityProviderFromRow,
+  identityProviderInUse,
+  missingIdentityProvider,
+  missingReference,
+  policyFromRow,
+  replayOf,
+  serverFields,
+  serverFromRow,
+  serverIdentityProviders,
+  webhookFromRow,
+  type Row,
+} from "./config-rows.ts";
 import { CONFIG_CHANNEL, type Postgres, type Queryable } from "./postgres.ts";
 import type { Sealer } from "./seal.ts";
 
 /** What a config write announces on CONFIG_CHANNEL: every replica re-reads that object. */
 export interface ConfigChange {
-  kind: "server" | "policy" | "grant" | "webhook" | "catalog";
+  kind: "server" | "policy" | "grant" | "webhook" | "identity-provider" | "catalog";
   name: string;
 }
 
 /** Config writes from all replicas take this lock, so a read-check-write is as atomic as SQLite's. */
 const CONFIG_LOCK = 7_360_401_118;
 
-type Table = "servers" | "policies" | "grants" | "webhooks";
+type Table = "servers" | "policies" | "grants" | "webhooks" | "identity_providers";
 
 /**
  * Servers, policies, grants and webhooks in PostgreSQL: the same contract as the SQLite store. Every
@@ -41,6 +58,11 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
   const getWebhook = async (c: Queryable, name: string) => {
     const r = await row(c, "webhooks", name);
     return r ? webhookFromRow(r, sealer) : undefined;
+  };
+
+  const getIdentityProvider = async (c: Queryable, name: string) => {
+    const r = await row(c, "identity_providers", name);
+    return r ? identityProviderFromRow(r, sealer) : undefined;
   };
 
   /** One config write: serialized across replicas, announced on commit. */
@@ -75,6 +97,7 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
         const { existing, fields, same } = serverFields(spec, stored, sealer);
         const replay = replayOf(existing, stored?.write_key, pre);
         if (replay) return replay;
+        for (const ref of serverIdentityProviders(spec)) if (!(await row(c, "identity_providers", ref.name))) throw missingIdentityProvider(ref.path, ref.name);
         checkPreconditions("server", spec.name, existing, pre);
         if (same) return { record: existing!, created: false, changed: false };
         const writeKey = pre?.idempotencyKey ?? null;
@@ -122,16 +145,17 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
         if (replay) return replay;
         if (!(await row(c, "servers", spec.server))) throw missingReference("server", spec.server);
         if (spec.policy && !(await row(c, "policies", spec.policy))) throw missingReference("policy", spec.policy);
+        if (spec.identity && !(await row(c, "identity_providers", spec.identity.identityProvider))) throw missingIdentityProvider("/identity/identityProvider", spec.identity.identityProvider);
         checkPreconditions("grant", spec.name, existing, pre);
         const { fields, same } = grantFields(spec, existing);
         if (same) return { record: existing!, created: false, changed: false };
         const writeKey = pre?.idempotencyKey ?? null;
         if (existing) {
-          await c.query("UPDATE grants SET server = $1, policy = $2, expires_at = $3, description = $4, owner = $5, write_key = $6, version = version + 1, updated_at = $7 WHERE name = $8", [...fields, writeKey, now(), spec.name]);
+          await c.query("UPDATE grants SET server = $1, policy = $2, expires_at = $3, description = $4, owner = $5, identity = $6, write_key = $7, version = version + 1, updated_at = $8 WHERE name = $9", [...fields, writeKey, now(), spec.name]);
           return { record: (await getGrant(c, spec.name))!, created: false, changed: true };
         }
         const at = now();
-        await c.query("INSERT INTO grants (name, server, policy, expires_at, description, owner, token_hash, write_key, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)", [spec.name, ...fields, newTokenHash, writeKey, at]);
+        await c.query("INSERT INTO grants (name, server, policy, expires_at, description, owner, identity, token_hash, write_key, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10)", [spec.name, ...fields, newTokenHash, writeKey, at]);
         return { record: (await getGrant(c, spec.name))!, created: true, changed: true };
       });
     },
@@ -146,6 +170,40 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
     },
     deleteGrant: (name, pre) => remove("grants", "grant", name, pre),
     listGrants: (limit, after = "") => list("grants", limit, after, grantFromRow),
+
+    getIdentityProvider: (name) => getIdentityProvider(db.pool, name),
+    putIdentityProvider(spec, pre) {
+      return write({ kind: "identity-provider", name: spec.name }, async (c): Promise<WriteResult<IdentityProviderRecord>> => {
+        const stored = await row(c, "identity_providers", spec.name);
+        const { existing, fields, same } = identityProviderFields(spec, stored, sealer);
+        const replay = replayOf(existing, stored?.write_key, pre);
+        if (replay) return replay;
+        checkPreconditions("identity provider", spec.name, existing, pre);
+        if (same) return { record: existing!, created: false, changed: false };
+        const writeKey = pre?.idempotencyKey ?? null;
+        if (existing) {
+          await c.query("UPDATE identity_providers SET spec = $1, client_secret = $2, client_secret_digest = $3, owner = $4, write_key = $5, version = version + 1, updated_at = $6 WHERE name = $7", [...fields, writeKey, now(), spec.name]);
+          return { record: (await getIdentityProvider(c, spec.name))!, created: false, changed: true };
+        }
+        const at = now();
+        await c.query("INSERT INTO identity_providers (name, spec, client_secret, client_secret_digest, owner, write_key, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)", [spec.name, ...fields, writeKey, at]);
+        return { record: (await getIdentityProvider(c, spec.name))!, created: true, changed: true };
+      });
+    },
+    deleteIdentityProvider(name, pre) {
+      return write({ kind: "identity-provider", name }, async (c) => {
+        const existing = await row(c, "identity_providers", name);
+        checkPreconditions("identity provider", name, existing ? { version: Number(existing.version) } : undefined, pre);
+        if (!existing) return false;
+        const grants = (await c.query<Row>("SELECT * FROM grants WHERE identity IS NOT NULL")).rows.map(grantFromRow);
+        const servers = (await c.query<Row>("SELECT * FROM servers")).rows.map((r) => serverFromRow(r, sealer));
+        const inUse = identityProviderInUse(name, grants, servers);
+        if (inUse) throw inUse;
+        await c.query("DELETE FROM identity_providers WHERE name = $1", [name]);
+        return true;
+      });
+    },
+    listIdentityProviders: (limit, after = "") => list("identity_providers", limit, after, (r) => identityProviderFromRow(r, sealer)),
 
     getWebhook: (name) => getWebhook(db.pool, name),
     putWebhook(spec, pre) {
@@ -179,6 +237,7 @@ export function createPgConfigStore(db: Postgres, sealer: Sealer, clock: () => D
           servers: (await all("servers")).map((r) => serverFromRow(r, sealer)),
           policies: (await all("policies")).map(policyFromRow),
           grants: (await all("grants")).map(grantFromRow),
+          identityProviders: (await all("identity_providers")).map((r) => identityProviderFromRow(r, sealer)),
         };
       });
     },

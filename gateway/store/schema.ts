@@ -115,5 +115,19 @@ export function schemaSteps(dialect: keyof typeof TYPES): string[] {
    ALTER TABLE policies ADD COLUMN write_key TEXT;
    ALTER TABLE grants ADD COLUMN write_key TEXT;
    ALTER TABLE webhooks ADD COLUMN write_key TEXT;`,
+    // Identity (issue 19): trusted identity providers (client secret sealed), grants by identity, the subject of calls.
+    `CREATE TABLE identity_providers (
+     name TEXT PRIMARY KEY,
+     spec TEXT NOT NULL,
+     client_secret TEXT,
+     client_secret_digest TEXT,
+     owner TEXT,
+     write_key TEXT,
+     version INTEGER NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL);
+   ALTER TABLE grants ADD COLUMN identity TEXT;
+   ALTER TABLE audit ADD COLUMN subject TEXT;
+   ALTER TABLE approvals ADD COLUMN subject TEXT;`,
   ];
 }

@@ -1,9 +1,28 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { jsonEqual, type GrantSpec } from "../../sdk/index.ts";
-import type { ConfigStore, GrantRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
-import { checkPreconditions, grantFields, webhookFields, grantFromRow, missingReference, policyFromRow, replayOf, serverFields, serverFromRow, webhookFromRow, type Row } from "./config-rows.ts";
+import type { ConfigStore, GrantRecord, IdentityProviderRecord, PolicyRecord, Preconditions, ServerRecord, WebhookRecord, WriteResult } from "./config-store.ts";
+import {
+  checkPreconditions,
+  grantFields,
+  webhookFields,
+  grantFromRow,
+  identityProviderFields,
+  identityProviderFromRow,
+  identityProviderInUse,
+  missingIdentityProvider,
+  missingReference,
+  policyFromRow,
+  replayOf,
+  serverFields,
+  serverFromRow,
+  serverIdentityProviders,
+  webhookFromRow,
+  type Row,
+} from "./config-rows.ts";
 import type { Sealer } from "./seal.ts";
 import { transaction } from "./sqlite.ts";
+
+type Table = "servers" | "policies" | "grants" | "webhooks" | "identity_providers";
 
 export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock: () => Date = () => new Date()): ConfigStore {
   const statements = new Map<string, StatementSync>();
@@ -14,7 +33,7 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
   };
 
   const now = () => clock().toISOString();
-  const lastWriteKey = (table: "servers" | "policies" | "grants" | "webhooks", name: string) => (q(`SELECT write_key FROM ${table} WHERE name = ?`).get(name) as Row | undefined)?.write_key;
+  const lastWriteKey = (table: Table, name: string) => (q(`SELECT write_key FROM ${table} WHERE name = ?`).get(name) as Row | undefined)?.write_key;
 
   // ---- servers
   const getServer = (name: string) => {
@@ -40,7 +59,13 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
     return r ? webhookFromRow(r, sealer) : undefined;
   };
 
-  function remove(table: "servers" | "policies" | "grants" | "webhooks", kind: string, name: string, pre: Preconditions | undefined, get: (n: string) => { version: number } | undefined): boolean {
+  // ---- identity providers
+  const getIdentityProvider = (name: string) => {
+    const r = q("SELECT * FROM identity_providers WHERE name = ?").get(name) as Row | undefined;
+    return r ? identityProviderFromRow(r, sealer) : undefined;
+  };
+
+  function remove(table: Table, kind: string, name: string, pre: Preconditions | undefined, get: (n: string) => { version: number } | undefined): boolean {
     return transaction(db, () => {
       const existing = get(name);
       checkPreconditions(kind, name, existing, pre);
@@ -51,6 +76,42 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
   }
 
   return {
+    async getIdentityProvider(name) {
+      return getIdentityProvider(name);
+    },
+    async putIdentityProvider(spec, pre) {
+      return transaction(db, (): WriteResult<IdentityProviderRecord> => {
+        const stored = q("SELECT * FROM identity_providers WHERE name = ?").get(spec.name) as Row | undefined;
+        const { existing, fields, same } = identityProviderFields(spec, stored, sealer);
+        const replay = replayOf(existing, stored?.write_key, pre);
+        if (replay) return replay;
+        checkPreconditions("identity provider", spec.name, existing, pre);
+        if (same) return { record: existing!, created: false, changed: false };
+        const writeKey = pre?.idempotencyKey ?? null;
+        if (existing) {
+          q("UPDATE identity_providers SET spec = ?, client_secret = ?, client_secret_digest = ?, owner = ?, write_key = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, writeKey, now(), spec.name);
+          return { record: getIdentityProvider(spec.name)!, created: false, changed: true };
+        }
+        const at = now();
+        q("INSERT INTO identity_providers (name, spec, client_secret, client_secret_digest, owner, write_key, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, writeKey, at, at);
+        return { record: getIdentityProvider(spec.name)!, created: true, changed: true };
+      });
+    },
+    async deleteIdentityProvider(name, pre) {
+      return transaction(db, () => {
+        const existing = getIdentityProvider(name);
+        checkPreconditions("identity provider", name, existing, pre);
+        if (!existing) return false;
+        const inUse = identityProviderInUse(name, (q("SELECT * FROM grants WHERE identity IS NOT NULL").all() as Row[]).map(grantFromRow), (q("SELECT * FROM servers").all() as Row[]).map((r) => serverFromRow(r, sealer)));
+        if (inUse) throw inUse;
+        q("DELETE FROM identity_providers WHERE name = ?").run(name);
+        return true;
+      });
+    },
+    async listIdentityProviders(limit, after = "") {
+      return (q("SELECT * FROM identity_providers WHERE name > ? ORDER BY name LIMIT ?").all(after, limit) as Row[]).map((r) => identityProviderFromRow(r, sealer));
+    },
+
     async getWebhook(name) {
       return getWebhook(name);
     },
@@ -88,6 +149,7 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
         const { existing, fields, same } = serverFields(spec, stored, sealer);
         const replay = replayOf(existing, stored?.write_key, pre);
         if (replay) return replay;
+        for (const ref of serverIdentityProviders(spec)) if (!getIdentityProvider(ref.name)) throw missingIdentityProvider(ref.path, ref.name);
         checkPreconditions("server", spec.name, existing, pre);
         if (same) return { record: existing!, created: false, changed: false };
         const writeKey = pre?.idempotencyKey ?? null;
@@ -145,16 +207,17 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
         if (replay) return replay;
         if (!getServer(spec.server)) throw missingReference("server", spec.server);
         if (spec.policy && !getPolicy(spec.policy)) throw missingReference("policy", spec.policy);
+        if (spec.identity && !getIdentityProvider(spec.identity.identityProvider)) throw missingIdentityProvider("/identity/identityProvider", spec.identity.identityProvider);
         checkPreconditions("grant", spec.name, existing, pre);
         const { fields, same } = grantFields(spec, existing);
         if (same) return { record: existing!, created: false, changed: false };
         const writeKey = pre?.idempotencyKey ?? null;
         if (existing) {
-          q("UPDATE grants SET server = ?, policy = ?, expires_at = ?, description = ?, owner = ?, write_key = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, writeKey, now(), spec.name);
+          q("UPDATE grants SET server = ?, policy = ?, expires_at = ?, description = ?, owner = ?, identity = ?, write_key = ?, version = version + 1, updated_at = ? WHERE name = ?").run(...fields, writeKey, now(), spec.name);
           return { record: getGrant(spec.name)!, created: false, changed: true };
         }
         const at = now();
-        q("INSERT INTO grants (name, server, policy, expires_at, description, owner, token_hash, write_key, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, newTokenHash, writeKey, at, at);
+        q("INSERT INTO grants (name, server, policy, expires_at, description, owner, identity, token_hash, write_key, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)").run(spec.name, ...fields, newTokenHash, writeKey, at, at);
         return { record: getGrant(spec.name)!, created: true, changed: true };
       });
     },
@@ -179,6 +242,7 @@ export function createSqliteConfigStore(db: DatabaseSync, sealer: Sealer, clock:
         servers: (q("SELECT * FROM servers").all() as Row[]).map((r) => serverFromRow(r, sealer)),
         policies: (q("SELECT * FROM policies").all() as Row[]).map(policyFromRow),
         grants: (q("SELECT * FROM grants").all() as Row[]).map(grantFromRow),
+        identityProviders: (q("SELECT * FROM identity_providers").all() as Row[]).map((r) => identityProviderFromRow(r, sealer)),
       };
     },
     async ping() {

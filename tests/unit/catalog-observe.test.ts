@@ -24,7 +24,7 @@ async function setup(listing: ToolDefinition[], store = memoryStore()) {
   let now = Date.parse("2026-01-01T00:00:00Z");
   const listings: number[] = [];
   const audit: AuditEntry[] = [];
-  const view: RuntimeView = { grantByTokenHash: () => undefined, grant: () => undefined, server: () => TARGET, policy: () => undefined } as RuntimeView;
+  const view: RuntimeView = { grantByTokenHash: () => undefined, grant: () => undefined, server: () => TARGET, policy: () => undefined, identityProvider: () => undefined, identityProviderByIssuer: () => undefined, identityGrants: () => [] };
   const catalog = createCatalog({
     store,
     view,
