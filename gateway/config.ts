@@ -24,6 +24,10 @@ const ServeConfigSchema = z.object({
   readOnlyToken: z.string().min(16, { error: "--read-only-token (TOOLGATE_READONLY_TOKEN) must be at least 16 characters" }).optional(),
   allowedOrigins: z.array(z.string().refine((o) => URL.canParse(o), { error: (i) => `--allowed-origin must be an origin like https://app.example.com, got ${JSON.stringify(i.input)}` })),
   publicUrl: z.string().refine((u) => URL.canParse(u), { error: (i) => `--public-url must be a URL, got ${JSON.stringify(i.input)}` }).optional(),
+  adminPublicUrl: z
+    .string()
+    .refine((u) => URL.canParse(u) && ["http:", "https:"].includes(new URL(u).protocol), { error: (i) => `--admin-public-url must be an http(s) URL, got ${JSON.stringify(i.input)}` })
+    .optional(),
   advertiseUrl: z.string().refine((u) => URL.canParse(u), { error: (i) => `--advertise-url must be a URL, got ${JSON.stringify(i.input)}` }).optional(),
   secretKey: z.string().optional(),
   previousSecretKeys: z.array(z.string()),
@@ -99,6 +103,7 @@ export interface ServeFlags {
   "allowed-origin"?: string[];
   "public-url"?: string;
   "advertise-url"?: string;
+  "admin-public-url"?: string;
   "max-stdio-processes"?: string;
   "max-stdio-per-grant"?: string;
   "stdio-idle"?: string;
@@ -144,6 +149,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
     allowedOrigins: flags["allowed-origin"]?.length ? flags["allowed-origin"] : list(env.TOOLGATE_ALLOWED_ORIGINS),
     publicUrl: flags["public-url"] ?? (env.TOOLGATE_PUBLIC_URL || undefined),
     advertiseUrl: flags["advertise-url"] ?? (env.TOOLGATE_ADVERTISE_URL || undefined),
+    adminPublicUrl: flags["admin-public-url"] ?? (env.TOOLGATE_ADMIN_PUBLIC_URL || undefined),
     secretKey: env.TOOLGATE_SECRET_KEY || undefined,
     previousSecretKeys: list(env.TOOLGATE_SECRET_KEY_PREVIOUS),
     catalogRefreshMs: flags["catalog-refresh"] ?? env.TOOLGATE_CATALOG_REFRESH ?? "10m",

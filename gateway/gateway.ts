@@ -139,6 +139,8 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       proxyUrl: () => proxyUrl,
       ready: async () => (shutdown.stopping ? "the gateway is shutting down" : (opened.servingProblem() ?? (await opened.readinessProblem()))),
       webhookTargets,
+      secretKey: key,
+      adminPublicUrl: () => config.adminPublicUrl?.replace(/\/+$/, "") ?? adminUrl,
     });
     const adminServer = await new Promise<Server>((resolve, reject) => {
       const s = serveHono({ fetch: app.fetch, hostname: config.adminListen.host, port: config.adminListen.port, serverOptions: SLOW_CLIENT_LIMITS(config) }, () => resolve(s as Server));

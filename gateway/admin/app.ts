@@ -20,6 +20,8 @@ import { approvalView, catalogToolView, webhookView, grantView, policyView, serv
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Approvals } from "../approvals/approvals.ts";
 import { APPROVAL_STATUSES, type ApprovalStatus } from "../approvals/approval-store.ts";
+import { createApproverSignIn } from "./sign-in/approver-sign-in.ts";
+import { deciderOf } from "./sign-in/approver-access.ts";
 
 export interface AdminDeps {
   store: ConfigStore;
@@ -37,6 +39,10 @@ export interface AdminDeps {
   /** Which hosts webhooks may reach: a webhook whose URL the operator has not allowed is refused. */
   webhookTargets: WebhookTargets;
   maxBodyBytes?: number;
+  /** The gateway's secret key: approvers' /ui/ session cookies are sealed with a key derived from it. */
+  secretKey: Buffer;
+  /** The admin listener as browsers reach it (`--admin-public-url`): the sign-in callback is under it. */
+  adminPublicUrl: () => string;
 }
 
 const PAGE_MAX = 500;
@@ -67,14 +73,18 @@ export function createAdminApp(deps: AdminDeps): Hono {
     return reason ? c.json({ status: "not ready", reason }, 503) : c.json({ status: "ready" });
   });
 
-  // The approvers' page carries no data: it asks for the admin token and calls the API with it.
-  const uiAsset = (body: string, type: string) => (c: Context) =>
-    c.body(body, 200, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff", "content-security-policy": UI_CSP, "referrer-policy": "no-referrer" });
+  // The approvers' page carries no data: it calls the API with the admin token or the signed-in approver's session.
+  const uiHeaders = { "cache-control": "no-store", "x-content-type-options": "nosniff", "content-security-policy": UI_CSP, "referrer-policy": "no-referrer" };
+  const uiAsset = (body: string, type: string) => (c: Context) => c.body(body, 200, { "content-type": type, ...uiHeaders });
   app.get("/ui", (c) => c.redirect("/ui/"));
   app.get("/ui/", uiAsset(APPROVALS_HTML, "text/html; charset=utf-8"));
   app.get("/ui/app.js", uiAsset(APPROVALS_JS, "text/javascript; charset=utf-8"));
+  // Approvers may sign in with an identity provider instead (docs/approvals.md): a session cookie for the approvals routes.
+  const signIn = createApproverSignIn({ store: deps.store, secretKey: deps.secretKey, adminBase: deps.adminPublicUrl, log: deps.log });
+  signIn.mount(app, uiHeaders);
 
   app.use("*", async (c, next) => {
+    if (signIn.gate.signedIn(c)) return next();
     const who = access(c.req.header("authorization"));
     if (!who) throw new ApiProblem(401, "unauthorized", c.req.header("authorization") ? "The admin token is not valid" : "Missing admin token: send Authorization: Bearer <token>", { headers: { "www-authenticate": 'Bearer realm="toolgate-admin"' } });
     if (who === "read-only" && c.req.method !== "GET" && c.req.method !== "HEAD") throw new ApiProblem(403, "forbidden", "The read-only token cannot change anything");
@@ -225,24 +235,37 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (status !== undefined && !(APPROVAL_STATUSES as readonly string[]).includes(status)) {
       throw new ApiProblem(400, "invalid_input", `status must be one of ${APPROVAL_STATUSES.join(", ")}, got ${JSON.stringify(status)}`, { issues: [{ path: "/status", message: `must be one of ${APPROVAL_STATUSES.join(", ")}` }] });
     }
-    const rows = await deps.approvals.list({ status: status as ApprovalStatus | undefined, grant: c.req.query("grant"), server: c.req.query("server"), tool: c.req.query("tool"), after: c.req.query("cursor"), limit: limit + 1 });
+    const query = { status: status as ApprovalStatus | undefined, grant: c.req.query("grant"), server: c.req.query("server"), tool: c.req.query("tool") };
+    const approver = signIn.gate.approverOf(c);
+    // A signed-in approver sees only the approvals of servers whose approvers they are.
+    const rows = approver
+      ? await signIn.gate.listVisible(approver, (after) => deps.approvals.list({ ...query, after, limit: PAGE_MAX }), c.req.query("cursor"), limit + 1)
+      : await deps.approvals.list({ ...query, after: c.req.query("cursor"), limit: limit + 1 });
     const items = rows.slice(0, limit);
     return c.json({ items: items.map(approvalView), nextCursor: rows.length > limit ? items.at(-1)!.id : null });
   });
   app.get("/v1/approvals/:id", async (c) => {
     const a = await deps.approvals.get(c.req.param("id"));
     if (!a) throw notFound("approval", c.req.param("id"));
+    const approver = signIn.gate.approverOf(c);
+    if (approver) await signIn.gate.mustSee(approver, a.server);
     return c.json(approvalView(a));
   });
   const decide = (to: "approved" | "denied") => async (c: Context) => {
     const input = (await body(c)) as { by?: unknown; reason?: unknown } | null;
     const issues: Issue[] = [];
-    const by = input?.by;
+    // A signed-in approver decides as themselves (`provider:subject`); with the admin token, `by` names who decides.
+    const approver = signIn.gate.approverOf(c);
+    const by = approver ? deciderOf(approver) : input?.by;
     const reason = input?.reason;
     if (typeof by !== "string" || by.trim() === "" || by.length > 200) issues.push({ path: "/by", message: "by must name who decides (1-200 characters), e.g. an email address" });
     if (reason !== undefined && reason !== null && (typeof reason !== "string" || reason.length > 2000)) issues.push({ path: "/reason", message: "reason must be a string of at most 2000 characters" });
     if (to === "denied" && (typeof reason !== "string" || reason.trim() === "")) issues.push({ path: "/reason", message: "a denial needs a reason: the agent is told it" });
     if (issues.length) throw new ApiProblem(400, "invalid_input", issues.map((i) => i.message).join("; "), { issues });
+    const current = await deps.approvals.get(c.req.param("id")!);
+    if (!current) throw notFound("approval", c.req.param("id")!);
+    if (approver) await signIn.gate.mustSee(approver, current.server);
+    signIn.gate.mustNotBeRequester((by as string).trim(), await signIn.requesterOf(current));
     return c.json(approvalView(await deps.approvals.decide(c.req.param("id")!, to, (by as string).trim(), typeof reason === "string" && reason.trim() ? reason.trim() : null)));
   };
   app.post("/v1/approvals/:id/approve", decide("approved"));

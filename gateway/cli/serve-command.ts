@@ -15,6 +15,8 @@ export const SERVE_USAGE = `Usage: toolgate serve [options]
   --read-only-token-file <path> read the read-only token from a file (TOOLGATE_READONLY_TOKEN_FILE)
   --allowed-origin <origin>     a browser Origin allowed to reach the proxy; repeatable (TOOLGATE_ALLOWED_ORIGINS, comma list)
   --public-url <url>            proxy base URL agents use, when behind a load balancer (TOOLGATE_PUBLIC_URL)
+  --admin-public-url <url>      admin listener's URL as browsers reach it, for approvers' sign-in to /ui/ with an
+                                identity provider (TOOLGATE_ADMIN_PUBLIC_URL; https makes the session cookie Secure)
   --advertise-url <url>         how other replicas reach this replica's proxy listener, to forward requests of
                                 stdio sessions it holds (TOOLGATE_ADVERTISE_URL; default: the listen address, or
                                 http://<hostname>:<port> when listening on all interfaces)
@@ -66,6 +68,7 @@ export const serveCommand: Command = async (argv, io) => {
       "allowed-origin": { type: "string", multiple: true },
       "public-url": { type: "string" },
       "advertise-url": { type: "string" },
+      "admin-public-url": { type: "string" },
       "max-stdio-processes": { type: "string" },
       "max-stdio-per-grant": { type: "string" },
       "stdio-idle": { type: "string" },

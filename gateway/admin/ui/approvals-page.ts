@@ -1,8 +1,9 @@
 import { pageJson, pagePrintable } from "./page-escape.ts";
 
 /**
- * The approvers' inbox, served by the admin listener at /ui/. The page holds no data of its own: it asks for the
- * admin token (kept in sessionStorage) and calls the admin API with it. Every value from a call is rendered as
+ * The approvers' inbox, served by the admin listener at /ui/. The page holds no data of its own: approvers sign in
+ * with an identity provider where one is configured (a session cookie the page never sees; decisions carry the
+ * session's CSRF token), or give the admin token (kept in sessionStorage); it then calls the admin API. Every value from a call is rendered as
  * text (never as HTML), because tool arguments come from agents, and with control and bidi characters escaped, so
  * a tool name cannot pose as another.
  */
@@ -17,7 +18,8 @@ export const APPROVALS_HTML = `<!doctype html>
   header { background: #1d2433; color: #fff; padding: 12px 24px; display: flex; gap: 16px; align-items: center; }
   header h1 { font-size: 16px; margin: 0; flex: 1; }
   main { padding: 16px 24px; }
-  form.login, .who { display: flex; gap: 8px; align-items: center; margin-bottom: 16px; }
+  form.login, .who, .idp { display: flex; gap: 8px; align-items: center; margin-bottom: 16px; }
+  a.signin { padding: 6px 12px; border-radius: 4px; background: #0969da; color: #fff; text-decoration: none; }
   input { font: inherit; padding: 6px 8px; border: 1px solid #c5cad3; border-radius: 4px; }
   button { font: inherit; padding: 6px 12px; border-radius: 4px; border: 1px solid #c5cad3; background: #fff; cursor: pointer; }
   button.approve { background: #1a7f37; border-color: #1a7f37; color: #fff; }
@@ -33,13 +35,14 @@ export const APPROVALS_HTML = `<!doctype html>
 <body>
 <header><h1>Toolgate approvals</h1><span id="gateway"></span></header>
 <main>
+  <div class="idp" id="idp" hidden><span>Sign in with</span><span id="idp-list"></span></div>
   <form class="login" id="login" hidden>
     <label for="token">Admin token</label>
     <input id="token" type="password" autocomplete="off" size="48" required>
     <button type="submit">Sign in</button>
   </form>
   <div id="inbox" hidden>
-    <div class="who"><label for="approver">You are</label><input id="approver" placeholder="name or email" size="32"><button id="signout" type="button">Sign out</button></div>
+    <div class="who"><span id="who-token"><label for="approver">You are</label> <input id="approver" placeholder="name or email" size="32"></span><span id="who-session" hidden>Signed in as <strong id="signed-in-as"></strong></span><button id="signout" type="button">Sign out</button></div>
     <p class="status" id="status">Loading…</p>
     <table>
       <thead><tr><th>Tool</th><th>Arguments</th><th>Why</th><th>Grant · server</th><th>Expires</th><th></th></tr></thead>
@@ -57,24 +60,58 @@ export const APPROVALS_JS = `"use strict";
   ${pagePrintable.toString()}
   ${pageJson.toString()}
   const $ = (id) => document.getElementById(id);
-  const state = { token: sessionStorage.getItem("toolgate-token") || "" };
+  // session: the signed-in approver (identity provider sign-in); token: the admin token typed in instead.
+  const state = { token: sessionStorage.getItem("toolgate-token") || "", session: null };
   $("approver").value = localStorage.getItem("toolgate-approver") || "";
   $("approver").addEventListener("change", () => localStorage.setItem("toolgate-approver", $("approver").value.trim()));
   $("gateway").textContent = location.host;
 
+  async function start() {
+    const session = await fetch("/ui/auth/session", { headers: { accept: "application/json" } });
+    state.session = session.ok ? await session.json() : null;
+    if (!state.session && !state.token) {
+      const offered = await fetch("/ui/auth/providers").then((r) => (r.ok ? r.json() : { providers: [] }), () => ({ providers: [] }));
+      const list = $("idp-list");
+      list.replaceChildren();
+      for (const p of offered.providers) {
+        const a = document.createElement("a");
+        a.className = "signin";
+        a.href = "/ui/auth/login?provider=" + encodeURIComponent(p.name) + (location.hash ? "&return=" + encodeURIComponent(location.hash) : "");
+        a.textContent = pagePrintable(p.description || p.name);
+        a.dataset.provider = p.name;
+        list.append(a, " ");
+      }
+      $("idp").hidden = offered.providers.length === 0;
+    }
+    show();
+  }
+
   function show() {
-    $("login").hidden = Boolean(state.token);
-    $("inbox").hidden = !state.token;
-    if (state.token) load();
+    const signedIn = Boolean(state.session || state.token);
+    $("login").hidden = signedIn;
+    if (signedIn) $("idp").hidden = true;
+    $("inbox").hidden = !signedIn;
+    $("who-token").hidden = Boolean(state.session);
+    $("who-session").hidden = !state.session;
+    if (state.session) {
+      const s = state.session;
+      $("signed-in-as").textContent = pagePrintable((s.name || s.email || s.subject) + (s.email && s.name ? " <" + s.email + ">" : "") + " (" + s.decider + ")");
+    }
+    if (signedIn) load();
   }
 
   async function api(method, path, body) {
-    const res = await fetch(path, { method, headers: { authorization: "Bearer " + state.token, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const headers = { ...(body ? { "content-type": "application/json" } : {}) };
+    if (state.session) headers[state.session.csrfHeader] = state.session.csrfToken;
+    else headers.authorization = "Bearer " + state.token;
+    const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
     if (res.status === 401) {
+      const wasSession = Boolean(state.session);
       state.token = "";
+      state.session = null;
       sessionStorage.removeItem("toolgate-token");
-      show();
-      throw new Error("The admin token was not accepted");
+      await start();
+      throw new Error(wasSession ? "Your sign-in has ended: sign in again" : "The admin token was not accepted");
     }
     const data = await res.json();
     if (!res.ok) throw new Error(pagePrintable(data.detail || "HTTP " + res.status));
@@ -131,15 +168,16 @@ export const APPROVALS_JS = `"use strict";
   }
 
   async function decide(id, action, reason) {
-    const by = $("approver").value.trim();
-    if (!by) {
+    // A signed-in approver decides as themselves: the gateway records their identity, not a typed name.
+    const by = state.session ? "" : $("approver").value.trim();
+    if (!by && !state.session) {
       $("status").textContent = "Enter your name or email first: it is recorded with the decision.";
       $("status").className = "status error";
       $("approver").focus();
       return;
     }
     try {
-      await api("POST", "/v1/approvals/" + encodeURIComponent(id) + "/" + action, { by, ...(reason ? { reason } : {}) });
+      await api("POST", "/v1/approvals/" + encodeURIComponent(id) + "/" + action, { ...(by ? { by } : {}), ...(reason ? { reason } : {}) });
       $("status").className = "status";
       await load();
       $("status").textContent = (action === "approve" ? "Approved " : "Denied ") + id + ". " + $("status").textContent;
@@ -156,12 +194,14 @@ export const APPROVALS_JS = `"use strict";
     $("token").value = "";
     show();
   });
-  $("signout").addEventListener("click", () => {
+  $("signout").addEventListener("click", async () => {
+    if (state.session) await fetch("/ui/auth/logout", { method: "POST", headers: { [state.session.csrfHeader]: state.session.csrfToken } });
     state.token = "";
+    state.session = null;
     sessionStorage.removeItem("toolgate-token");
-    show();
+    await start();
   });
-  setInterval(() => state.token && load(), 5000);
-  show();
+  setInterval(() => (state.token || state.session) && load(), 5000);
+  void start();
 })();
 `;

@@ -1,0 +1,61 @@
+import type { Approvers, ClaimCondition } from "../../../sdk/index.ts";
+
+/** Who is signed in to /ui/: the identity provider, the token's `sub`, and the claims of the ID token and userinfo. */
+export interface Approver {
+  provider: string;
+  subject: string;
+  claims: Record<string, unknown>;
+}
+
+export type Access = { ok: true } | { ok: false; reason: string };
+
+/** The stable name a signed-in person decides under: `<identity provider>:<sub>` (names and emails change; `sub` does not). */
+export const deciderOf = (who: { provider: string; subject: string }) => `${who.provider}:${who.subject}`;
+
+/**
+ * May `approver` see and decide the approvals of `server`? Only when the server names approvers, from the identity
+ * provider the person signed in with, and every claim condition holds for their claims.
+ */
+export function approverAccess(approver: Approver, server: string, approvers: Approvers | null | undefined): Access {
+  if (!approvers) return { ok: false, reason: `Server "${server}" names no approvers: its approvals are decided with the admin token (CLI or API)` };
+  if (approvers.identityProvider !== approver.provider) {
+    return { ok: false, reason: `Approvers of server "${server}" sign in with identity provider "${approvers.identityProvider}", not "${approver.provider}"` };
+  }
+  const failed = approvers.claims.find((c) => !conditionHolds(c, approver.claims));
+  return failed ? { ok: false, reason: `You are not an approver of server "${server}": your claims do not satisfy ${describe(failed)}` } : { ok: true };
+}
+
+/**
+ * Refuses a decision on a call the decider made: `requester` is the approval's requester in the `provider:subject`
+ * form (`*:subject` when the provider is no longer known: any provider's same subject is refused), null for calls
+ * made with a grant token.
+ */
+export function selfDecision(decider: string, requester: string | null): Access {
+  if (requester === null) return { ok: true };
+  const same = requester.startsWith("*:") ? decider.slice(decider.indexOf(":") + 1) === requester.slice(2) : decider === requester;
+  return same ? { ok: false, reason: `You made this call (as ${decider}): someone else must decide it` } : { ok: true };
+}
+
+/** One claim condition: `equals` a string (or a number or boolean written as that string), or `contains` as a list member or space-separated word. */
+export function conditionHolds(condition: ClaimCondition, claims: Record<string, unknown>): boolean {
+  const value = claimAt(claims, condition.claim);
+  if (condition.equals !== undefined) return scalarText(value) === condition.equals;
+  const wanted = condition.contains!;
+  if (Array.isArray(value)) return value.some((v) => scalarText(v) === wanted);
+  return typeof value === "string" && value.split(/\s+/).includes(wanted);
+}
+
+/** The claim by name, or by dotted path (`realm_access.roles`) when no top-level claim has that exact name. */
+function claimAt(claims: Record<string, unknown>, name: string): unknown {
+  if (Object.hasOwn(claims, name)) return claims[name];
+  let at: unknown = claims;
+  for (const part of name.split(".")) {
+    if (at === null || typeof at !== "object" || Array.isArray(at) || !Object.hasOwn(at, part)) return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return at;
+}
+
+const scalarText = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : undefined);
+
+const describe = (c: ClaimCondition) => (c.equals !== undefined ? `${c.claim} equals ${JSON.stringify(c.equals)}` : `${c.claim} contains ${JSON.stringify(c.contains)}`);
