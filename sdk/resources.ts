@@ -177,6 +177,15 @@ export const ServerSpecSchema = z
     if (spec.totalTimeoutMs !== undefined && spec.totalTimeoutMs < spec.timeoutMs) {
       ctx.addIssue({ code: "custom", path: ["totalTimeoutMs"], input: spec.totalTimeoutMs, message: `totalTimeoutMs must be at least timeoutMs (${spec.timeoutMs})` });
     }
+    if (spec.tokenExchange !== undefined && spec.transport.type !== "streamable-http") {
+      // The exchanged token travels as the upstream's Authorization header, per request.
+      ctx.addIssue({
+        code: "custom",
+        path: ["tokenExchange"],
+        input: spec.tokenExchange,
+        message: `tokenExchange needs a streamable-http transport: the exchanged token is sent as the upstream's Authorization header, and a ${spec.transport.type} server has none`,
+      });
+    }
   });
 export type ServerSpec = z.output<typeof ServerSpecSchema>;
 export type ServerSpecInput = z.input<typeof ServerSpecSchema>;
@@ -249,6 +258,8 @@ export const ServerObjectSchema = z.object({
   totalTimeoutMs: z.number().optional(),
   maxInFlight: z.number().optional(),
   roots: z.array(RootSchema).optional(),
+  tokenExchange: TokenExchangeSchema.optional(),
+  approvers: ApproversSchema.optional(),
   description: z.string().nullable(),
   labels: z.record(z.string(), z.string()),
   owner: z.string().nullable(),
@@ -266,6 +277,7 @@ export const GrantObjectSchema = z.object({
   server: z.string(),
   policy: z.string().nullable(),
   expiresAt: z.string().nullable(),
+  identity: GrantIdentitySchema.optional(),
   description: z.string().nullable(),
   owner: z.string().nullable(),
   /** The MCP URL agents use: `<proxy base>/mcp/<server>`. */

@@ -1,4 +1,4 @@
-import { ApproversSchema, ServerSpecSchema, TokenExchangeSchema, zodIssues } from "../../sdk/index.ts";
+import { ServerSpecSchema, zodIssues } from "../../sdk/index.ts";
 import { adminClient } from "./config.ts";
 import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, UNKNOWN, type CheckFailure, type Props } from "./common.ts";
 import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
@@ -34,13 +34,11 @@ export const serverProvider = {
   async check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
     const inputs = inputsOf(news, OUTPUT_ONLY);
     const failures = nameFailures(inputs.name);
-    failures.push(...identityFailures(inputs));
     if (isUnknown(inputs)) return { inputs: withRevisions(olds, inputs), failures };
-    const { tokenExchange: _tokenExchange, approvers: _approvers, ...rest } = spec(inputs);
-    const parsed = ServerSpecSchema.safeParse(rest);
+    const parsed = ServerSpecSchema.safeParse(spec(inputs));
     if (!parsed.success) {
       // Issues under transport.headers/env/secretArgs are reported on `credentials`, where the program's secrets live; values are never echoed.
-      const issues = zodIssues(parsed.error, { input: rest }).map((i) => ({ ...i, path: i.path.replace(/^\/transport\/(headers|env|secretArgs)/, "/credentials/$1") }));
+      const issues = zodIssues(parsed.error, { input: spec(inputs) }).map((i) => ({ ...i, path: i.path.replace(/^\/transport\/(headers|env|secretArgs)/, "/credentials/$1") }));
       failures.push(...toFailures(issues));
       return { inputs, failures };
     }
@@ -107,25 +105,6 @@ export const serverProvider = {
     return forPulumi("delete server", id, () => deleteOwned(adminClient(), "servers", id, props));
   },
 };
-
-/**
- * `tokenExchange` and `approvers`, each checked with the gateway's own schema. A token exchange sets the upstream's
- * `Authorization` header, which only an HTTP transport has.
- */
-function identityFailures(inputs: Props): CheckFailure[] {
-  const failures: CheckFailure[] = [];
-  for (const [key, schema] of [["tokenExchange", TokenExchangeSchema], ["approvers", ApproversSchema]] as const) {
-    const value = inputs[key];
-    if (value === undefined || isUnknown(value)) continue;
-    const parsed = schema.safeParse(value, { reportInput: false });
-    if (!parsed.success) failures.push(...toFailures(zodIssues(parsed.error, { input: value }), key));
-  }
-  const type = (inputs.transport as { type?: unknown } | undefined)?.type;
-  if (inputs.tokenExchange !== undefined && (type === "stdio" || type === "sse")) {
-    failures.push({ property: "tokenExchange", reason: `tokenExchange needs a streamable-http transport: the exchanged token is sent as the upstream's Authorization header, and a ${type} server has none` });
-  }
-  return failures;
-}
 
 /** `credentialRevisions`: a plain input that shows a changed credential as changed, without its value. */
 function withRevisions(olds: Props, inputs: Props): Props {
