@@ -60,7 +60,8 @@ export function inputsOf(props: Props, outputOnly: readonly string[] = []): Prop
 export function diffOn(keys: readonly string[]) {
   return async (_id: string, olds: Props, news: Props) => {
     const changed = changedKeys(olds, news, keys);
-    return { changes: changed.length > 0, replaces: changed.includes("name") ? ["name"] : [], deleteBeforeReplace: true };
+    // `changed` is for the native provider's detailed diff; the dynamic provider server ignores it.
+    return { changes: changed.length > 0, changed, replaces: changed.includes("name") ? ["name"] : [], deleteBeforeReplace: true };
   };
 }
 

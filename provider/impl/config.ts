@@ -24,21 +24,38 @@ interface Setting {
 
 let fromStack: Record<string, string | undefined> = {};
 let cached: { key: string; client: AdminClient } | undefined;
+/** Set by the native provider (`configureProvider`): its own config wins over the environment. */
+let providerConfigWins = false;
 
 export function configure(config: ConfigSource): void {
   fromStack = Object.fromEntries(["toolgate:endpoint", "toolgate:token", "toolgate:timeoutMs"].map((k) => [k, config.get(k)]));
 }
 
+/**
+ * The native provider's configuration (an explicit `toolgate.Provider`'s, or stack config `toolgate:*` for the
+ * default provider). It wins over TOOLGATE_ENDPOINT / TOOLGATE_TOKEN / TOOLGATE_TIMEOUT_MS, which only fill in what
+ * it leaves out: two providers of one stack must never be sent to one gateway by an environment variable. Each
+ * provider instance is a process of its own, so this module-level state is per provider.
+ */
+export function configureProvider(config: { endpoint?: string; token?: string; timeoutMs?: string }): void {
+  fromStack = { "toolgate:endpoint": config.endpoint, "toolgate:token": config.token, "toolgate:timeoutMs": config.timeoutMs };
+  providerConfigWins = true;
+}
+
 function setting(variable: string, key: string): Setting | undefined {
   const env = process.env[variable];
-  if (env) return { value: env, source: `the ${variable} environment variable`, fromStack: false };
+  const fromEnv = env ? { value: env, source: `the ${variable} environment variable`, fromStack: false } : undefined;
   const stack = fromStack[key];
-  return stack ? { value: stack, source: `stack config ${key}`, fromStack: true } : undefined;
+  const configured = stack ? { value: stack, source: providerConfigWins ? `the provider's ${key.slice("toolgate:".length)} (${key} or the Provider resource's argument)` : `stack config ${key}`, fromStack: true } : undefined;
+  return providerConfigWins ? (configured ?? fromEnv) : (fromEnv ?? configured);
 }
 
 /** Where a setting came from, for an error about its value; for stack config, why it may be an old value. */
 function explained(s: Setting, variable: string, change: string): string {
   if (!s.fromStack) return s.source;
+  if (providerConfigWins) {
+    return `${s.source}; refresh and destroy get the provider's configuration saved in the state by the last \`pulumi up\`, not the current one: after ${change}, run them with --run-program`;
+  }
   return `${s.source} as Pulumi passed it to the provider; refresh, destroy and the refresh of --refresh get the value saved in the state by the last \`pulumi up\`, not the current config: after ${change}, set ${variable} (it takes precedence) or run with --run-program`;
 }
 

@@ -51,11 +51,19 @@ interface Engine {
 }
 
 let engine: Engine | null | undefined;
+let engineAddress: string | undefined;
+
+/** The engine's address for notes, given by a plugin that knows it (the native provider: its last argument). */
+export function reportTo(address: string): void {
+  engineAddress = address;
+  engine = undefined;
+}
 
 function engineClient(): Engine | null {
   if (engine !== undefined) return engine;
-  const [script, address] = process.argv.slice(1);
-  if (!script?.replaceAll("\\", "/").includes("/cmd/dynamic-provider") || !address || !/^[\w.-]+:\d+$/.test(address)) return (engine = null);
+  const [script, dynamicAddress] = process.argv.slice(1);
+  const address = engineAddress ?? (script?.replaceAll("\\", "/").includes("/cmd/dynamic-provider") ? dynamicAddress : undefined);
+  if (!address || !/^[\w.-]+:\d+$/.test(address)) return (engine = null);
   const require = createRequire(import.meta.url);
   const stubs = require.resolve("@pulumi/pulumi/proto/engine_grpc_pb");
   // The gRPC library the SDK's own stubs are built on (credentials from another copy are refused).

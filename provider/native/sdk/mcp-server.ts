@@ -1,0 +1,95 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { McpServerCredentials, McpServerRoot, McpServerTransport } from "../../mcp-server.ts";
+
+export type { McpServerCredentials, McpServerRoot, McpServerTransport };
+
+/** Token exchange (RFC 8693) for this upstream at an identity provider, given by its gateway name (docs/identity.md). */
+export interface McpServerTokenExchange {
+  identityProvider: pulumi.Input<string>;
+  audience: pulumi.Input<string>;
+  resource?: pulumi.Input<string>;
+  scope?: pulumi.Input<string>;
+}
+
+/** Who may decide this server's approvals: users signed in with the identity provider whose claims hold. */
+export interface McpServerApprovers {
+  identityProvider: pulumi.Input<string>;
+  claims: pulumi.Input<pulumi.Input<{ claim: pulumi.Input<string>; equals?: pulumi.Input<string>; contains?: pulumi.Input<string> }>[]>;
+}
+
+export interface McpServerArgs {
+  /** The server's name in the gateway and in its URL (`/mcp/<name>`). Default: the resource's logical name. Changing it replaces the server. */
+  name?: pulumi.Input<string>;
+  /** How the gateway reaches the upstream MCP server; `headers`, `env` and `secretArgs` are secret. */
+  transport: pulumi.Input<McpServerTransport>;
+  /** Idle timeout in ms (default 30000): a call fails when the upstream sends nothing, not even progress, for this long. */
+  timeoutMs?: pulumi.Input<number>;
+  /** Bound on a whole call in ms (at least `timeoutMs`, at most one hour). Default: none. */
+  totalTimeoutMs?: pulumi.Input<number>;
+  /** Most calls in flight to this upstream at once, 1-1024 (default 256). */
+  maxInFlight?: pulumi.Input<number>;
+  /** Pinned roots (at most 100): the gateway answers the server's `roots/list` with these. */
+  roots?: pulumi.Input<pulumi.Input<McpServerRoot>[]>;
+  description?: pulumi.Input<string>;
+  labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  tokenExchange?: pulumi.Input<McpServerTokenExchange>;
+  approvers?: pulumi.Input<McpServerApprovers>;
+  /** Take over a server of this name that exists in the gateway but is not this resource's. */
+  adopt?: pulumi.Input<boolean>;
+}
+
+/**
+ * An upstream MCP server registered with the gateway (native resource `toolgate:index:McpServer`).
+ *
+ * @example
+ * const stripe = new McpServer("stripe", {
+ *   transport: { type: "streamable-http", url: "https://mcp.stripe.com", headers: { Authorization: pulumi.interpolate`Bearer ${key}` } },
+ * });
+ */
+export class McpServer extends pulumi.CustomResource {
+  declare readonly name: pulumi.Output<string>;
+  /** The transport without credentials (those are in `credentials`, a secret). */
+  declare readonly transport: pulumi.Output<Record<string, unknown>>;
+  /** `headers`, `env` and `secretArgs`: secret. */
+  declare readonly credentials: pulumi.Output<McpServerCredentials>;
+  /** A revision per credential, which changes when its value does: shows a changed secret without its value. */
+  declare readonly credentialRevisions: pulumi.Output<Record<string, number>>;
+  declare readonly timeoutMs: pulumi.Output<number>;
+  declare readonly totalTimeoutMs: pulumi.Output<number | undefined>;
+  declare readonly maxInFlight: pulumi.Output<number | undefined>;
+  declare readonly roots: pulumi.Output<{ uri: string; name?: string }[] | undefined>;
+  declare readonly description: pulumi.Output<string | undefined>;
+  declare readonly labels: pulumi.Output<Record<string, string>>;
+  /** Who manages the object in the gateway: this resource's URN, unless someone else took it over. */
+  declare readonly owner: pulumi.Output<string>;
+  /** The gateway's version of the object; changes on every update. */
+  declare readonly version: pulumi.Output<number>;
+
+  constructor(name: string, args: McpServerArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      "toolgate:index:McpServer",
+      name,
+      {
+        ...args,
+        transport: withSecretCredentials(args.transport),
+        credentials: undefined,
+        credentialRevisions: undefined,
+        owner: undefined,
+        version: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "credentials"] },
+    );
+  }
+}
+
+/**
+ * The transport with its credentials marked secret, field by field, so `url`, `command` and `args` stay readable
+ * in previews. A transport that is one output as a whole keeps the secrecy it has (the provider keeps its
+ * credentials secret in the state either way).
+ */
+function withSecretCredentials(t: pulumi.Input<McpServerTransport>): pulumi.Input<McpServerTransport> {
+  if (typeof t !== "object" || t === null || pulumi.Output.isInstance(t) || t instanceof Promise) return t;
+  const secret = <T>(v: T | undefined) => (v === undefined ? undefined : pulumi.secret(v));
+  if (t.type === "stdio") return { ...t, env: secret(t.env), secretArgs: secret(t.secretArgs) } as McpServerTransport;
+  return { ...t, headers: secret(t.headers) } as McpServerTransport;
+}
