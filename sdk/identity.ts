@@ -65,6 +65,26 @@ export const IdentityProviderSpecSchema = z.strictObject({
 });
 export type IdentityProviderSpec = z.output<typeof IdentityProviderSpecSchema>;
 
+/** An identity provider as the admin API shows it: the client secret never, only its digest. */
+export const IdentityProviderObjectSchema = z.object({
+  name: z.string(),
+  issuer: z.string(),
+  audiences: z.array(z.string()),
+  jwksUri: z.string().nullable(),
+  introspectionEndpoint: z.string().nullable(),
+  algorithms: z.array(z.string()).nullable(),
+  clockSkewSeconds: z.number().nullable(),
+  clientId: z.string().nullable(),
+  /** HMAC-SHA256 (gateway-held key) of the client secret, or null when none is set: changes when it changes, reveals nothing. */
+  clientSecretDigest: z.string().nullable(),
+  description: z.string().nullable(),
+  owner: z.string().nullable(),
+  version: z.number(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type IdentityProviderObject = z.output<typeof IdentityProviderObjectSchema>;
+
 /** One claim condition: the claim (a top-level name or a dotted path) equals a value, or is a list/space-separated string containing it. */
 export const ClaimConditionSchema = z
   .strictObject({

@@ -4,7 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { z } from "zod";
-import { GrantSpecSchema, NameSchema, PolicySpecSchema, ServerSpecSchema, WebhookSpecSchema, ToolgateError, policySpecIssues, zodIssues, type Issue } from "../../sdk/index.ts";
+import { GrantSpecSchema, IdentityProviderSpecSchema, NameSchema, PolicySpecSchema, ServerSpecSchema, WebhookSpecSchema, ToolgateError, policySpecIssues, zodIssues, type Issue } from "../../sdk/index.ts";
 import type { MutableRuntimeView } from "../runtime-view.ts";
 import type { ConfigStore, Preconditions } from "../store/config-store.ts";
 import type { AuditStore } from "../store/audit-log.ts";
@@ -16,7 +16,7 @@ import { ApiProblem, problemBody } from "./problem.ts";
 import { nestedDeeperThan } from "./json-depth.ts";
 import { displaySafeJson } from "./safe-json.ts";
 import type { WebhookTargets } from "../webhooks/webhook-targets.ts";
-import { approvalView, catalogToolView, webhookView, grantView, policyView, serverView } from "./views.ts";
+import { approvalView, catalogToolView, webhookView, grantView, identityProviderView, policyView, serverView } from "./views.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Approvals } from "../approvals/approvals.ts";
 import { APPROVAL_STATUSES, type ApprovalStatus } from "../approvals/approval-store.ts";
@@ -183,13 +183,16 @@ export function createAdminApp(deps: AdminDeps): Hono {
   });
   app.put("/v1/grants/:name", async (c) => {
     const spec = parse(GrantSpecSchema, await body(c), name(c));
-    const token = newToken();
-    const result = await deps.store.putGrant(spec, hashToken(token), preconditions(c));
+    // A grant by identity holds no token: it is stored with the hash of one nobody is ever given.
+    const token = spec.identity ? undefined : newToken();
+    const result = await deps.store.putGrant(spec, hashToken(token ?? newToken()), preconditions(c));
     deps.view.setGrant(result.record);
     if (result.changed) deps.log.info({ kind: "grant", name: spec.name, version: result.record.version, created: result.created }, "admin change");
     return versioned(c, grantView(result.record, deps.proxyUrl(), result.created ? token : undefined), result.record.version, result.created ? 201 : 200, result.replayed);
   });
   app.post("/v1/grants/:name/rotate", async (c) => {
+    const grant = await deps.store.getGrant(name(c));
+    if (grant?.identity) throw new ApiProblem(409, "conflict", `Grant "${grant.name}" is a grant by identity (identity provider "${grant.identity.identityProvider}"): it holds no token to rotate; callers use their own access tokens`);
     const token = newToken();
     const r = await deps.store.rotateGrant(name(c), hashToken(token), preconditions(c));
     if (!r) throw notFound("grant", name(c));
@@ -201,6 +204,30 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (!(await deps.store.deleteGrant(name(c), preconditions(c)))) throw notFound("grant", name(c));
     deps.view.removeGrant(name(c));
     deps.log.info({ kind: "grant", name: name(c), deleted: true }, "admin change");
+    return c.body(null, 204);
+  });
+
+  // ---- identity providers
+  app.get("/v1/identity-providers", async (c) => {
+    const { limit, after } = page(c);
+    return listPage(c, await deps.store.listIdentityProviders(limit + 1, after), limit, (r) => r.name, identityProviderView);
+  });
+  app.get("/v1/identity-providers/:name", async (c) => {
+    const r = await deps.store.getIdentityProvider(name(c));
+    if (!r) throw notFound("identity provider", name(c));
+    return versioned(c, identityProviderView(r), r.version);
+  });
+  app.put("/v1/identity-providers/:name", async (c) => {
+    const spec = parse(IdentityProviderSpecSchema, await body(c), name(c));
+    const result = await deps.store.putIdentityProvider(spec, preconditions(c));
+    deps.view.setIdentityProvider(result.record);
+    if (result.changed) deps.log.info({ kind: "identity-provider", name: spec.name, version: result.record.version, created: result.created }, "admin change");
+    return versioned(c, identityProviderView(result.record), result.record.version, result.created ? 201 : 200, result.replayed);
+  });
+  app.delete("/v1/identity-providers/:name", async (c) => {
+    if (!(await deps.store.deleteIdentityProvider(name(c), preconditions(c)))) throw notFound("identity provider", name(c));
+    deps.view.removeIdentityProvider(name(c));
+    deps.log.info({ kind: "identity-provider", name: name(c), deleted: true }, "admin change");
     return c.body(null, 204);
   });
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { GrantObjectSchema, GrantSpecSchema, PolicyObjectSchema, PolicySpecSchema, ProblemSchema, ServerObjectSchema, ServerSpecSchema, SDK_VERSION, WebhookObjectSchema, WebhookSpecSchema, policyJsonSchema } from "../../sdk/index.ts";
+import { GrantObjectSchema, GrantSpecSchema, IdentityProviderObjectSchema, IdentityProviderSpecSchema, PolicyObjectSchema, PolicySpecSchema, ProblemSchema, ServerObjectSchema, ServerSpecSchema, SDK_VERSION, WebhookObjectSchema, WebhookSpecSchema, policyJsonSchema } from "../../sdk/index.ts";
 
 /** OpenAPI 3.1 of the admin API, generated from the same zod schemas the API validates with. */
 export function openApiDocument(): Record<string, unknown> {
@@ -41,6 +41,8 @@ export function openApiDocument(): Record<string, unknown> {
         Grant: schema(GrantObjectSchema, "output"),
         WebhookSpec: schema(WebhookSpecSchema, "input"),
         Webhook: schema(WebhookObjectSchema, "output"),
+        IdentityProviderSpec: schema(IdentityProviderSpecSchema, "input"),
+        IdentityProvider: schema(IdentityProviderObjectSchema, "output"),
         Problem: schema(ProblemSchema, "output"),
       },
     },
@@ -50,7 +52,9 @@ export function openApiDocument(): Record<string, unknown> {
       ...crud("policies", "PolicySpec", "Policy"),
       ...crud("grants", "GrantSpec", "Grant"),
       ...crud("webhooks", "WebhookSpec", "Webhook"),
-      "/v1/grants/{name}/rotate": { post: { summary: "Issue a new token; the old one stops working", parameters: [nameParam], responses: { "200": { description: "The grant with its new token (shown once)", ...json("Grant") }, "401": errors["401"], "404": errors["404"] } } },
+      ...crud("identity-providers", "IdentityProviderSpec", "IdentityProvider"),
+      "/v1/identity/whoami": { post: { summary: "Which grant and policy an access token gets on a server, and why (the token is verified as a call would verify it; it is never stored or logged)", requestBody: { content: { "application/json": { schema: { type: "object", required: ["token"], properties: { token: { type: "string" }, server: { type: "string" } } } } } }, responses: { "200": { description: "{ok, provider, subject, claims, server, grant, policy, reason}" }, "401": errors["401"] } } },
+      "/v1/grants/{name}/rotate": { post: { summary: "Issue a new token; the old one stops working (409 for a grant by identity, which holds none)", parameters: [nameParam], responses: { "200": { description: "The grant with its new token (shown once)", ...json("Grant") }, "401": errors["401"], "404": errors["404"] } } },
       "/v1/servers/{name}/tools": { get: { summary: "The server's tools from the catalog: risk category, severity, evidence, definition hash and review state", parameters: [nameParam], responses: { "200": { description: "{server, items: CatalogTool[]}" }, "401": errors["401"], "404": errors["404"] } } },
       "/v1/servers/{name}/tools/refresh": { post: { summary: "Re-read the server's tools from the upstream now", parameters: [nameParam], responses: { "200": { description: "{server, items: CatalogTool[]}" }, "404": errors["404"], "502": { description: "The upstream did not answer tools/list" } } } },
       "/v1/servers/{name}/tools/review": { post: { summary: "Accept the current definition of one tool (?tool=) or of every tool of the server", parameters: [nameParam, { name: "tool", in: "query", schema: { type: "string" } }], responses: { "200": { description: "{server, reviewed: number}" }, "404": errors["404"] } } },

@@ -1,7 +1,7 @@
-import type { ApprovalObject, CatalogTool, WebhookObject, GrantObject, PolicyObject, ServerObject } from "../../sdk/index.ts";
+import type { ApprovalObject, CatalogTool, WebhookObject, GrantObject, IdentityProviderObject, PolicyObject, ServerObject } from "../../sdk/index.ts";
 import type { CatalogEntry } from "../catalog/catalog-store.ts";
 import type { ApprovalRecord } from "../approvals/approval-store.ts";
-import type { GrantRecord, PolicyRecord, ServerRecord, WebhookRecord } from "../store/config-store.ts";
+import type { GrantRecord, IdentityProviderRecord, PolicyRecord, ServerRecord, WebhookRecord } from "../store/config-store.ts";
 
 /** What the admin API shows of stored objects. Credentials become "[redacted]"; token hashes never leave. */
 export function serverView(r: ServerRecord): ServerObject {
@@ -29,6 +29,8 @@ export function serverView(r: ServerRecord): ServerObject {
     ...(r.totalTimeoutMs !== null ? { totalTimeoutMs: r.totalTimeoutMs } : {}),
     ...(r.maxInFlight !== null ? { maxInFlight: r.maxInFlight } : {}),
     ...(r.roots !== null ? { roots: r.roots } : {}),
+    ...(r.tokenExchange ? { tokenExchange: r.tokenExchange } : {}),
+    ...(r.approvers ? { approvers: r.approvers } : {}),
     description: r.description,
     labels: r.labels,
     owner: r.owner,
@@ -49,6 +51,7 @@ export function grantView(r: GrantRecord, proxyUrl: string, token?: string): Gra
     server: r.server,
     policy: r.policy,
     expiresAt: r.expiresAt,
+    ...(r.identity ? { identity: r.identity } : {}),
     description: r.description,
     owner: r.owner,
     url: `${proxyUrl}/mcp/${encodeURIComponent(r.server)}`,
@@ -86,4 +89,10 @@ export function approvalView(a: ApprovalRecord): ApprovalObject {
 
 export function webhookView(r: WebhookRecord): WebhookObject {
   return { name: r.name, url: r.url, events: r.events, secretDigest: r.secretDigest, description: r.description, owner: r.owner, version: r.version, createdAt: r.createdAt, updatedAt: r.updatedAt };
+}
+
+/** The client secret never leaves: only its digest. */
+export function identityProviderView(r: IdentityProviderRecord): IdentityProviderObject {
+  const { clientSecret: _secret, ...shown } = r;
+  return shown;
 }
