@@ -66,6 +66,8 @@ export interface Caller {
   claims: Record<string, unknown>;
   /** The access token itself: only for token exchange at the same IdP; never logged, never forwarded. */
   token: string;
+  /** When the access token expires (epoch ms, from `exp`), when known: an exchanged token is not reused past it. */
+  expiresAt?: number;
 }
 
 export interface GrantIdentity {

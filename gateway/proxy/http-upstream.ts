@@ -49,8 +49,11 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
   const configured = Object.entries(target.transport.headers);
   let inFlight = 0;
 
-  /** The headers for the upstream, or undefined when the agent's session id is not one its grant was given. */
-  function headersFor(req: IncomingMessage, grant: string): Record<string, string> | undefined {
+  /**
+   * The headers for the upstream, or undefined when the agent's session id is not one its grant was given.
+   * `authorization` (a token exchanged for the caller) replaces a configured Authorization header.
+   */
+  function headersFor(req: IncomingMessage, grant: string, authorization: string | undefined): Record<string, string> | undefined {
     const out: Record<string, string> = {};
     for (const name of FORWARDED_REQUEST) {
       const v = req.headers[name];
@@ -63,6 +66,7 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
       out["mcp-session-id"] = upstreamId;
     } else if (session !== undefined) return undefined;
     for (const [k, v] of configured) out[k.toLowerCase()] = v;
+    if (authorization !== undefined) out.authorization = authorization;
     return out;
   }
 
@@ -90,7 +94,7 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
 
   return {
     async post(x) {
-      const headers = headersFor(x.req, x.grant);
+      const headers = headersFor(x.req, x.grant, x.authorization);
       if (!headers) {
         sessionNotFound(x.res, x.id);
         return { status: null, written: false };
@@ -254,7 +258,7 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
   }
 
   async function relayWithoutBody(r: SessionRequest, method: "GET" | "DELETE"): Promise<void> {
-    const headers = headersFor(r.req, r.grant);
+    const headers = headersFor(r.req, r.grant, r.authorization);
     if (!headers) {
       sessionNotFound(r.res, undefined);
       return;

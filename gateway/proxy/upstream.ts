@@ -32,6 +32,8 @@ export interface Exchange {
   headers?: Record<string, string>;
   /** A stream that stays open (2026 subscriptions/listen): no idle timeout, not an in-flight call. */
   longLived?: boolean;
+  /** The upstream's Authorization for this caller (a token exchanged for them), replacing a configured one. */
+  authorization?: string;
 }
 
 /** A GET stream or a DELETE of a session, for one grant. */
@@ -40,6 +42,8 @@ export interface SessionRequest {
   res: ServerResponse;
   grant: string;
   tokenHash: string;
+  /** As on Exchange. */
+  authorization?: string;
 }
 
 export type UpstreamFailure = "timeout" | "connect" | "protocol" | "status" | "crash" | "busy" | "closed";
