@@ -19,6 +19,7 @@ export const APPROVALS_HTML = `<!doctype html>
   header h1 { font-size: 16px; margin: 0; flex: 1; }
   main { padding: 16px 24px; }
   form.login, .who, .idp { display: flex; gap: 8px; align-items: center; margin-bottom: 16px; }
+  [hidden] { display: none !important; }
   a.signin { padding: 6px 12px; border-radius: 4px; background: #0969da; color: #fff; text-decoration: none; }
   input { font: inherit; padding: 6px 8px; border: 1px solid #c5cad3; border-radius: 4px; }
   button { font: inherit; padding: 6px 12px; border-radius: 4px; border: 1px solid #c5cad3; background: #fff; cursor: pointer; }
@@ -35,7 +36,7 @@ export const APPROVALS_HTML = `<!doctype html>
 <body>
 <header><h1>Toolgate approvals</h1><span id="gateway"></span></header>
 <main>
-  <div class="idp" id="idp" hidden><span>Sign in with</span><span id="idp-list"></span></div>
+  <div class="idp" id="idp" hidden><span>Sign in with</span><span id="idp-list"></span><button id="use-token" type="button">Use the admin token instead</button></div>
   <form class="login" id="login" hidden>
     <label for="token">Admin token</label>
     <input id="token" type="password" autocomplete="off" size="48" required>
@@ -61,7 +62,8 @@ export const APPROVALS_JS = `"use strict";
   ${pageJson.toString()}
   const $ = (id) => document.getElementById(id);
   // session: the signed-in approver (identity provider sign-in); token: the admin token typed in instead.
-  const state = { token: sessionStorage.getItem("toolgate-token") || "", session: null };
+  // offered: the identity providers to sign in with; where there are any, the admin token form is shown on request.
+  const state = { token: sessionStorage.getItem("toolgate-token") || "", session: null, offered: [], tokenForm: false };
   $("approver").value = localStorage.getItem("toolgate-approver") || "";
   $("approver").addEventListener("change", () => localStorage.setItem("toolgate-approver", $("approver").value.trim()));
   $("gateway").textContent = location.host;
@@ -81,15 +83,16 @@ export const APPROVALS_JS = `"use strict";
         a.dataset.provider = p.name;
         list.append(a, " ");
       }
-      $("idp").hidden = offered.providers.length === 0;
+      state.offered = offered.providers;
     }
     show();
   }
 
   function show() {
     const signedIn = Boolean(state.session || state.token);
-    $("login").hidden = signedIn;
-    if (signedIn) $("idp").hidden = true;
+    $("idp").hidden = signedIn || state.offered.length === 0;
+    $("login").hidden = signedIn || (state.offered.length > 0 && !state.tokenForm);
+    $("use-token").hidden = state.tokenForm;
     $("inbox").hidden = !signedIn;
     $("who-token").hidden = Boolean(state.session);
     $("who-session").hidden = !state.session;
@@ -192,6 +195,10 @@ export const APPROVALS_JS = `"use strict";
     state.token = $("token").value.trim();
     sessionStorage.setItem("toolgate-token", state.token);
     $("token").value = "";
+    show();
+  });
+  $("use-token").addEventListener("click", () => {
+    state.tokenForm = true;
     show();
   });
   $("signout").addEventListener("click", async () => {
