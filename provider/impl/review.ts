@@ -55,6 +55,7 @@ let engineAddress: string | undefined;
 
 /** The engine's address for notes, given by a plugin that knows it (the native provider: its last argument). */
 export function reportTo(address: string): void {
+  if (!address) return;
   engineAddress = address;
   engine = undefined;
 }
