@@ -60,8 +60,17 @@ export const IdentityProviderSpecSchema = z.strictObject({
   clientId: z.string({ error: (i) => `clientId must be a string, ${got(i.input)}` }).min(1, { error: "clientId must not be empty" }).max(512).optional().meta({ description: "The gateway's client at this IdP (introspection, token exchange, approver sign-in to /ui/)." }),
   /** Write-only: stored encrypted, never returned (the API shows a digest). */
   clientSecret: z.string({ error: (i) => `clientSecret must be a string, ${gotType(i.input)}` }).min(1, { error: "clientSecret must not be empty" }).max(4096).optional().meta({ description: "The client's secret. Secret: encrypted at rest, never returned.", writeOnly: true }),
-  description: z.string({ error: (i) => `description must be a string, ${got(i.input)}` }).max(1024, { error: "description must be at most 1024 characters" }).optional(),
-  owner: z.string({ error: (i) => `owner must be a string, ${got(i.input)}` }).max(1024).nullable().optional(),
+  description: z
+    .string({ error: (i) => `description must be a string, ${got(i.input)}` })
+    .max(1024, { error: "description must be at most 1024 characters" })
+    .optional()
+    .meta({ description: "A note for the people who read the gateway's configuration (up to 1024 characters)." }),
+  owner: z
+    .string({ error: (i) => `owner must be a string, ${got(i.input)}` })
+    .max(1024)
+    .nullable()
+    .optional()
+    .meta({ description: "Who manages the object now: the URN of the Pulumi resource that wrote it. A refresh shows a takeover by another stack." }),
 });
 export type IdentityProviderSpec = z.output<typeof IdentityProviderSpecSchema>;
 
@@ -79,7 +88,7 @@ export const IdentityProviderObjectSchema = z.object({
   clientSecretDigest: z.string().nullable(),
   description: z.string().nullable(),
   owner: z.string().nullable(),
-  version: z.number(),
+  version: z.number().int().meta({ description: "The gateway's version of the object; changes on every update." }),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -5,17 +5,18 @@ import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle
 import { replaceNotes, tellReviewer, urnOf } from "./review.ts";
 import { revisions } from "./secret-revisions.ts";
 
+/** IdentityProviderObjectSchema: unset fields are null (audiences an empty list). */
 interface IdentityProviderObject {
   name: string;
   issuer: string;
-  audiences?: string[];
-  jwksUri?: string;
-  introspectionEndpoint?: string;
-  algorithms?: string[];
-  clockSkewSeconds?: number;
-  clientId?: string;
-  /** Present when a client secret is stored; the secret itself is never returned. */
-  clientSecretDigest?: string;
+  audiences?: string[] | null;
+  jwksUri?: string | null;
+  introspectionEndpoint?: string | null;
+  algorithms?: string[] | null;
+  clockSkewSeconds?: number | null;
+  clientId?: string | null;
+  /** Set when a client secret is stored; the secret itself is never returned. */
+  clientSecretDigest?: string | null;
   description?: string | null;
   owner?: string | null;
   version: number;
@@ -65,18 +66,21 @@ export const identityProviderProvider = {
       const live = await adminClient().get<IdentityProviderObject>("identity-providers", id);
       if (!live) return {};
       const v = live.value;
-      const sameSecret = (v.clientSecretDigest ?? null) === ((props.clientSecretDigest as string | undefined) ?? null);
+      const digest = v.clientSecretDigest ?? undefined;
+      const sameSecret = digest === (props.clientSecretDigest as string | undefined);
+      // No audiences is an empty list in the API: as the program said it, so a refresh shows no phantom change.
+      const audiences = v.audiences?.length ? v.audiences : Array.isArray(props.audiences) && props.audiences.length === 0 ? [] : undefined;
       const inputs: Props = {
         ...inputsOf(props, [...OUTPUT_ONLY, ...PLAIN]),
         name: v.name,
         issuer: v.issuer,
-        audiences: v.audiences,
-        jwksUri: v.jwksUri,
-        introspectionEndpoint: v.introspectionEndpoint,
-        algorithms: v.algorithms,
-        clockSkewSeconds: v.clockSkewSeconds,
-        clientId: v.clientId,
-        clientSecret: v.clientSecretDigest === undefined ? undefined : sameSecret ? props.clientSecret : DRIFTED_SECRET,
+        audiences,
+        jwksUri: v.jwksUri ?? undefined,
+        introspectionEndpoint: v.introspectionEndpoint ?? undefined,
+        algorithms: v.algorithms ?? undefined,
+        clockSkewSeconds: v.clockSkewSeconds ?? undefined,
+        clientId: v.clientId ?? undefined,
+        clientSecret: digest === undefined ? undefined : sameSecret ? props.clientSecret : DRIFTED_SECRET,
         description: v.description ?? undefined,
         owner: v.owner ?? undefined,
       };
@@ -116,6 +120,6 @@ function spec(inputs: Props): Props {
 
 function outputs(inputs: Props, live: IdentityProviderObject): Props {
   const out: Props = { ...inputsOf(inputs, OUTPUT_ONLY), version: live.version, schemaVersion: OUTPUTS_SCHEMA_VERSION };
-  if (live.clientSecretDigest !== undefined) out.clientSecretDigest = live.clientSecretDigest;
+  if (live.clientSecretDigest) out.clientSecretDigest = live.clientSecretDigest;
   return out;
 }

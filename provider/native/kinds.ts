@@ -41,6 +41,14 @@ export const KINDS: readonly NativeKind[] = [
     revisions: ["signingSecretRevision"],
     toImpl: same,
   },
+  {
+    token: "toolgate:index:IdentityProvider",
+    impl: "identityProvider",
+    secretProperties: ["clientSecret"],
+    computed: ["clientSecretDigest", "clientSecretRevision", "version"],
+    revisions: ["clientSecretRevision"],
+    toImpl: same,
+  },
 ];
 
 const byToken = new Map(KINDS.map((k) => [k.token, k]));

@@ -12,6 +12,8 @@ import {
   GrantObjectSchema,
   GrantSpecSchema,
   HttpTransportSchema,
+  IdentityProviderObjectSchema,
+  IdentityProviderSpecSchema,
   PolicyObjectSchema,
   PolicySpecSchema,
   ServerObjectSchema,
@@ -99,6 +101,19 @@ export const RESOURCES: readonly ResourceKind[] = [
       version: WebhookObjectSchema.shape.version,
     },
     requiredOutputs: ["name", "url", "events", "signingSecret", "secretDigest", "version"],
+  },
+  {
+    token: "IdentityProvider",
+    description:
+      "An OAuth 2.1 / OpenID Connect authorization server whose access tokens the gateway accepts: grants with `identity` match its tokens' claims, servers with `tokenExchange` get tokens exchanged at it, `approvers` sign in to /ui/ with it (docs/identity.md).",
+    spec: IdentityProviderSpecSchema,
+    inputs: { name: Name("The identity provider's name in the gateway."), adopt: Adopt("identity provider") },
+    outputs: {
+      clientSecretDigest: IdentityProviderObjectSchema.shape.clientSecretDigest.meta({ description: "Changes when the client secret changes (an HMAC under a gateway-held key); reveals nothing. Absent without a client secret." }),
+      clientSecretRevision: z.number().int().meta({ description: "A number that goes up when `clientSecret` changes: diffs show the change, never the secret." }),
+      version: IdentityProviderObjectSchema.shape.version,
+    },
+    requiredOutputs: ["name", "issuer", "version"],
   },
 ];
 

@@ -46,8 +46,8 @@ test("the package is toolgate at the npm package's version, with an SDK name for
   assert.equal(schema.language.csharp!.rootNamespace, "Toolgate");
 });
 
-test("the resource type tokens are the four kinds of the contract", () => {
-  assert.deepEqual(Object.keys(schema.resources).sort(), ["toolgate:index:Grant", "toolgate:index:McpServer", "toolgate:index:Policy", "toolgate:index:Webhook"]);
+test("the resource type tokens are the five kinds of the contract", () => {
+  assert.deepEqual(Object.keys(schema.resources).sort(), ["toolgate:index:Grant", "toolgate:index:IdentityProvider", "toolgate:index:McpServer", "toolgate:index:Policy", "toolgate:index:Webhook"]);
 });
 
 test("provider config: endpoint, a secret token and an integer timeout, the same for stack config and explicit providers", () => {
@@ -65,7 +65,8 @@ test("required inputs: name defaults to the logical name, owner is never an inpu
   assert.deepEqual(resource("Policy").requiredInputs, ["document"]);
   assert.deepEqual(resource("Grant").requiredInputs, ["server"]);
   assert.deepEqual(resource("Webhook").requiredInputs, ["url", "signingSecret"]);
-  for (const name of ["McpServer", "Policy", "Grant", "Webhook"]) {
+  assert.deepEqual(resource("IdentityProvider").requiredInputs, ["issuer"]);
+  for (const name of ["McpServer", "Policy", "Grant", "Webhook", "IdentityProvider"]) {
     const r = resource(name);
     assert.equal(r.inputProperties.name?.type, "string", `${name} has a name input`);
     assert.equal(r.inputProperties.adopt?.type, "boolean", `${name} has an adopt input`);
@@ -84,6 +85,8 @@ test("secrets: credentials, the grant token and the webhook signing secret, and 
   assert.deepEqual(secretsOf(resource("Webhook").inputProperties), ["signingSecret"]);
   assert.deepEqual(secretsOf(resource("Webhook").properties), ["signingSecret"]);
   assert.deepEqual(secretsOf(resource("Policy").properties), []);
+  assert.deepEqual(secretsOf(resource("IdentityProvider").inputProperties), ["clientSecret"]);
+  assert.deepEqual(secretsOf(resource("IdentityProvider").properties), ["clientSecret"]);
   assert.deepEqual(secretsOf(schema.types["toolgate:index:McpServerTransport"]!.properties).sort(), ["env", "headers", "secretArgs"]);
   assert.deepEqual(secretsOf(schema.types["toolgate:index:McpServerCredentials"]!.properties).sort(), ["env", "headers", "secretArgs"]);
 });

@@ -8,3 +8,4 @@ export { McpServer, type McpServerArgs, type McpServerTransport, type McpServerR
 export { Policy, type PolicyArgs } from "./policy.ts";
 export { Grant, type GrantArgs, type GrantIdentity } from "./grant.ts";
 export { Webhook, type WebhookArgs } from "./webhook.ts";
+export { IdentityProvider, type IdentityProviderArgs } from "./identity-provider.ts";
