@@ -22,11 +22,15 @@ const SIG = "4dabf18193072939515e22adb298388d";
 export const secret = (value: unknown): Props => ({ [SIG]: "1b47061264138c4ac30d75fd1eb44270", value });
 
 /** `value` with every secret envelope's content left out: what Pulumi would store or show in clear. */
-export function inClear(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(inClear);
+export function inClear(props: Props): Props {
+  return clear(props) as Props;
+}
+
+function clear(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(clear);
   if (value !== null && typeof value === "object") {
     if ((value as Props)[SIG] !== undefined) return "[secret]";
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inClear(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clear(v)]));
   }
   return value;
 }

@@ -188,7 +188,7 @@ test("create, refresh, import by id alone, update and delete; policy review note
   const diff = await provider.diff("Policy", "crm-read", "crm-read", created.outs, news);
   assert.equal(diff.changes, "some");
   const notes = provider.logs.filter((l) => l.urn === provider.urn("Policy", "crm-read"));
-  assert.deepEqual(notes.map((n) => [n.severity, n.message]), [[2, 'Policy "crm-read": LOOSER /default: default changed deny → allow']], "a warning under the resource");
+  assert.deepEqual(notes.map((n) => [n.severity, n.message]), [[2, 'Policy "crm-read": LOOSER /default: default changed deny → allow: tools not listed under tools are now allowed']], "a warning under the resource");
   const updated = await provider.update("Policy", "crm-read", "crm-read", created.outs, news);
   assert.equal(updated.version, (created.outs.version as number) + 1);
   assert.deepEqual((await gw.admin.get<{ document: unknown }>("policies", "crm-read"))!.value.document, looser);
