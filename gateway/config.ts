@@ -42,6 +42,15 @@ const ServeConfigSchema = z.object({
       }
       return ms;
     }),
+  /** How long an identity provider's signing keys are used without being fetched again (the IdP unreachable: until then, then fail closed). */
+  jwksCacheMs: z.string().transform((text, ctx) => {
+    const ms = windowLength(text);
+    if (ms === undefined || ms < 1000) {
+      ctx.addIssue({ code: "custom", message: `--jwks-cache must be a duration of at least 1s like "10m" or "1h", got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return ms;
+  }),
   drainTimeoutMs: z.string().transform((text, ctx) => {
     if (text === "0") return 0;
     const ms = windowLength(text);
@@ -112,6 +121,7 @@ export interface ServeFlags {
   "request-timeout"?: string;
   "max-connections"?: string;
   "catalog-refresh"?: string;
+  "jwks-cache"?: string;
   "drain-timeout"?: string;
   "log-level"?: string;
   "database-url"?: string;
@@ -153,6 +163,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): S
     secretKey: env.TOOLGATE_SECRET_KEY || undefined,
     previousSecretKeys: list(env.TOOLGATE_SECRET_KEY_PREVIOUS),
     catalogRefreshMs: flags["catalog-refresh"] ?? env.TOOLGATE_CATALOG_REFRESH ?? "10m",
+    jwksCacheMs: flags["jwks-cache"] ?? env.TOOLGATE_JWKS_CACHE ?? "10m",
     drainTimeoutMs: flags["drain-timeout"] ?? env.TOOLGATE_DRAIN_TIMEOUT ?? "10s",
     maxStdioProcesses: flags["max-stdio-processes"] ?? env.TOOLGATE_MAX_STDIO_PROCESSES ?? 64,
     stdioIdleMs: flags["stdio-idle"] ?? env.TOOLGATE_STDIO_IDLE ?? "10m",

@@ -8,6 +8,7 @@ import { createAdminApp } from "./admin/app.ts";
 import { generateAdminToken, generateSecretKey, lockDataDir, prepareDataDir, secretFile, secureDataDir } from "./data-dir.ts";
 import { createMetrics } from "./metrics.ts";
 import { createProxy } from "./proxy/create-proxy.ts";
+import { createAccessTokenVerifier } from "./identity/access-tokens.ts";
 import { createRuntimeView } from "./runtime-view.ts";
 import { createSealer, parseKey } from "./store/seal.ts";
 import { openBackends, type Backends } from "./store/backends.ts";
@@ -89,7 +90,11 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     // Registered once the proxy listens (its address is part of the registration).
     const registered: { directory?: ReplicaDirectory } = {};
     const replica = { id: replicaId, locate: async (id: string) => registered.directory?.locate(id) };
+    /** The proxy's base URL as agents reach it; set once the proxy listens. */
+    let publicUrl = "";
     const proxy = createProxy({
+      identity: { verifier: createAccessTokenVerifier({ view, providers: () => view.identityProviders(), jwksCacheMs: config.jwksCacheMs }), active: () => view.identityProviders().length > 0 },
+      publicUrl: () => publicUrl,
       replica,
       view,
       counters,
@@ -111,6 +116,11 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     });
     metrics.observe(proxy);
     const proxyServer = createServer({ ...SLOW_CLIENT_LIMITS(config) }, (req, res) => {
+      const described = serverInPath(req.url, RESOURCE_METADATA_PREFIX);
+      if (typeof described === "string") {
+        proxy.resourceMetadata(req, res, described);
+        return;
+      }
       const server = serverInPath(req.url);
       if (typeof server !== "string") {
         const [status, message] = server === MALFORMED ? [400, "Bad request: the server name in the path has a malformed percent-escape"] : [404, "Not found: MCP endpoints are /mcp/<server>"];
@@ -122,6 +132,7 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     limitConnections(proxyServer, config);
     await listen(proxyServer, config.listen.host, config.listen.port);
     const proxyUrl = config.publicUrl?.replace(/\/+$/, "") ?? urlOf(proxyServer);
+    publicUrl = proxyUrl;
     registered.directory = await opened.registerReplica(replicaId, config.advertiseUrl?.replace(/\/+$/, "") ?? advertisedUrl(proxyServer));
 
     /** Set by stop(): /readyz answers 503 from then on; `cut` ends the drain early (a second signal). */
@@ -191,8 +202,12 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
 const MALFORMED = Symbol("malformed percent-escape");
 
 /** The server name in `/mcp/<server>`, undefined for any other path, MALFORMED for a name that does not decode. */
-function serverInPath(url: string | undefined): string | typeof MALFORMED | undefined {
-  const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec(url ?? "");
+/** RFC 9728 path-inserted form: the metadata of /mcp/<server> is at this prefix + /mcp/<server>. */
+const RESOURCE_METADATA_PREFIX = "/.well-known/oauth-protected-resource";
+
+function serverInPath(url: string | undefined, prefix = ""): string | typeof MALFORMED | undefined {
+  if (prefix && !url?.startsWith(prefix + "/")) return undefined;
+  const match = /^\/mcp\/([^/?]+)\/?(?:\?.*)?$/.exec((url ?? "").slice(prefix.length));
   if (!match) return undefined;
   try {
     return decodeURIComponent(match[1]!);

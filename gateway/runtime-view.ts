@@ -18,6 +18,8 @@ export interface MutableRuntimeView extends RuntimeView {
   removeGrant(name: string): void;
   setIdentityProvider(record: IdentityProviderRecord): void;
   removeIdentityProvider(name: string): void;
+  /** Every identity provider (opaque tokens name none, so each one that can introspect is asked). */
+  identityProviders(): TrustedIdentityProvider[];
 }
 
 /** Default tolerance for exp/nbf when an identity provider does not set clockSkewSeconds. */
@@ -47,6 +49,7 @@ export function createRuntimeView(): MutableRuntimeView {
       return undefined;
     },
     identityGrants: (server) => [...identityGrants.values()].filter((g) => g.server === server),
+    identityProviders: () => [...providers.values()],
 
     load(snapshot) {
       // Reconciles rather than rebuilds, so a periodic re-sync does not recompile unchanged policies.

@@ -3,6 +3,8 @@ export interface ApprovalObject {
   id: string;
   status: "pending" | "approved" | "denied" | "consumed" | "expired";
   grant: string;
+  /** The subject of the caller whose call this is (access tokens); null or absent for grant tokens. */
+  subject?: string | null;
   server: string;
   tool: string;
   /** The call's arguments, for the approver. They never appear in the audit log. */

@@ -25,6 +25,8 @@ export const DEFAULT_MAX_PENDING_PER_GRANT = 20;
 
 export interface CallToApprove {
   grant: string;
+  /** The caller's subject (access tokens): an approval is bound to it, so it serves only that person's call. */
+  subject?: string;
   server: string;
   tool: string;
   args: unknown;
@@ -61,9 +63,9 @@ export interface Approvals {
 }
 
 /** What an approval is bound to: the grant, server, tool, exact arguments and the policy version that asked. */
-export function approvalDigest(call: Pick<CallToApprove, "grant" | "server" | "tool" | "args" | "policy" | "policyVersion">): string {
-  const { grant, server, tool, args, policy, policyVersion } = call;
-  return createHash("sha256").update(canonicalJson({ grant, server, tool, args: args ?? {}, policy, policyVersion })).digest("hex");
+export function approvalDigest(call: Pick<CallToApprove, "grant" | "subject" | "server" | "tool" | "args" | "policy" | "policyVersion">): string {
+  const { grant, subject, server, tool, args, policy, policyVersion } = call;
+  return createHash("sha256").update(canonicalJson({ grant, ...(subject !== undefined ? { subject } : {}), server, tool, args: args ?? {}, policy, policyVersion })).digest("hex");
 }
 
 /**
@@ -136,6 +138,7 @@ export function createApprovals(deps: ApprovalsDeps): Approvals {
       id: "apr_" + randomBytes(12).toString("base64url"),
       digest,
       grant: call.grant,
+      subject: call.subject ?? null,
       server: call.server,
       tool: call.tool,
       arguments: call.args ?? {},

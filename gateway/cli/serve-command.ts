@@ -28,6 +28,8 @@ export const SERVE_USAGE = `Usage: toolgate serve [options]
   --request-timeout <ms>        time a client has to send its whole request (TOOLGATE_REQUEST_TIMEOUT, default 60000)
   --max-connections <n>         most open connections per listener (TOOLGATE_MAX_CONNECTIONS, default 4096)
   --catalog-refresh <duration>  how often the tool catalog re-reads every server's tools (TOOLGATE_CATALOG_REFRESH, default 10m; 0: off)
+  --jwks-cache <duration>       how long identity providers' signing keys are used without a fresh fetch; an IdP
+                                unreachable longer than this fails calls closed (TOOLGATE_JWKS_CACHE, default 10m)
   --drain-timeout <duration>    on SIGTERM/SIGINT, how long in-flight calls may finish before they are cut off
                                 (TOOLGATE_DRAIN_TIMEOUT, default 10s; 0: at once); a second signal cuts them off now
   --log-level <level>           fatal, error, warn, info, debug, trace, silent (TOOLGATE_LOG_LEVEL, default info)
@@ -77,6 +79,7 @@ export const serveCommand: Command = async (argv, io) => {
       "request-timeout": { type: "string" },
       "max-connections": { type: "string" },
       "catalog-refresh": { type: "string" },
+      "jwks-cache": { type: "string" },
       "drain-timeout": { type: "string" },
       "log-level": { type: "string" },
       "database-url": { type: "string" },

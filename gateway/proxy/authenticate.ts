@@ -1,34 +1,87 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import type { GrantIdentity, RuntimeView } from "../contracts.ts";
+import type { Caller, GrantIdentity, RuntimeView } from "../contracts.ts";
+import type { AccessTokenVerifier } from "../identity/access-tokens.ts";
+import { selectGrant } from "../identity/claims.ts";
 
 export type Authentication =
-  | { ok: true; grant: GrantIdentity; tokenHash: string }
-  | { ok: false; status: 401 | 403; message: string; headers: Record<string, string> };
+  | { ok: true; grant: GrantIdentity; tokenHash: string; caller?: Caller }
+  | { ok: false; status: 401 | 403 | 503; message: string; headers: Record<string, string> };
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
+/** Grant tokens start with this; any other bearer is an access token from an identity provider. */
+const GRANT_TOKEN_PREFIX = "tg_";
+/** Keys of calls made with access tokens start with this (grant token hashes are plain hex). */
+const CALLER_KEY_PREFIX = "id:";
 
 export function tokenHash(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
+/** Where a server's resource metadata is, and its resource URL (RFC 8707, RFC 9728). */
+export interface ResourceUrls {
+  resource: string;
+  metadata: string;
+}
+
+export function resourceUrls(publicUrl: string, serverName: string): ResourceUrls {
+  const path = `/mcp/${encodeURIComponent(serverName)}`;
+  return { resource: `${publicUrl}${path}`, metadata: `${publicUrl}/.well-known/oauth-protected-resource${path}` };
+}
+
+/** The key a caller's calls are bound by (sessions, stdio pools, watches): per identity provider and subject. */
+export function callerKey(caller: Pick<Caller, "provider" | "subject">): string {
+  return CALLER_KEY_PREFIX + createHash("sha256").update(`${caller.provider}\n${caller.subject}`).digest("hex");
+}
+
+/** A value for a quoted WWW-Authenticate parameter: printable ASCII without quotes or backslashes. */
+const quoted = (text: string) => text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, "?");
+
 /**
- * Who is calling: the grant behind the bearer token, checked against the server in the URL. Never throws;
- * says nothing about whether the server exists (that is only told to a caller with a grant for it).
+ * Who is calling: the grant behind a grant token, or, for an access token, the grant its identity selects (checked
+ * by `identity`). Never throws; says nothing about whether the server exists (that is only told to a caller with a
+ * grant for it). 401s point at the server's Protected Resource Metadata.
  */
-export function authenticate(req: IncomingMessage, view: RuntimeView, serverName: string, now: number): Authentication {
+export async function authenticate(
+  req: IncomingMessage,
+  view: RuntimeView,
+  serverName: string,
+  now: number,
+  identity?: { verifier: AccessTokenVerifier; urls: ResourceUrls },
+): Promise<Authentication> {
+  const challenge = (error?: { code: string; description: string }) => ({
+    "www-authenticate": [
+      identity ? `Bearer resource_metadata="${identity.urls.metadata}"` : 'Bearer realm="toolgate"',
+      ...(error ? [`error="${error.code}"`, `error_description="${quoted(error.description)}"`] : []),
+    ].join(", "),
+  });
   const header = req.headers.authorization;
   const match = typeof header === "string" ? BEARER.exec(header) : null;
   if (!match) {
-    return { ok: false, status: 401, message: "Missing grant token: send Authorization: Bearer <token>", headers: { "www-authenticate": 'Bearer realm="toolgate"' } };
+    return { ok: false, status: 401, message: "Missing grant token: send Authorization: Bearer <token> (a grant token, or an access token from the identity provider)", headers: challenge() };
   }
-  const hash = tokenHash(match[1]!);
+  const token = match[1]!;
+  if (!identity || token.startsWith(GRANT_TOKEN_PREFIX)) return grantToken(token, view, serverName, now, challenge);
+
+  const checked = await identity.verifier.verify(token, identity.urls.resource);
+  if (!checked.ok) {
+    if (checked.status === 503) return { ok: false, status: 503, message: `Cannot check the access token right now: ${checked.reason} (fail closed)`, headers: { "retry-after": "5" } };
+    return { ok: false, status: 401, message: `Access token refused: ${checked.reason}`, headers: challenge({ code: "invalid_token", description: checked.reason }) };
+  }
+  const caller = checked.caller;
+  const selected = selectGrant(view.identityGrants(serverName), caller, serverName, now);
+  if (!selected.ok) return { ok: false, status: 403, message: selected.message.charAt(0).toUpperCase() + selected.message.slice(1), headers: {} };
+  return { ok: true, grant: selected.grant, tokenHash: callerKey(caller), caller };
+}
+
+function grantToken(token: string, view: RuntimeView, serverName: string, now: number, challenge: (error?: { code: string; description: string }) => Record<string, string>): Authentication {
+  const hash = tokenHash(token);
   const grant = view.grantByTokenHash(hash);
   if (!grant) {
-    return { ok: false, status: 401, message: "Unknown or revoked grant token", headers: { "www-authenticate": 'Bearer realm="toolgate", error="invalid_token"' } };
+    return { ok: false, status: 401, message: "Unknown or revoked grant token", headers: challenge({ code: "invalid_token", description: "unknown or revoked grant token" }) };
   }
   const expiry = stillValid(grant, now);
-  if (expiry) return { ok: false, status: 401, message: expiry, headers: { "www-authenticate": 'Bearer realm="toolgate", error="invalid_token", error_description="expired"' } };
+  if (expiry) return { ok: false, status: 401, message: expiry, headers: challenge({ code: "invalid_token", description: "expired" }) };
   if (grant.server !== serverName) {
     return { ok: false, status: 403, message: `This grant is for server "${grant.server}", not "${serverName}"`, headers: {} };
   }
@@ -40,8 +93,13 @@ export function stillValid(grant: GrantIdentity, now: number): string | undefine
   return grant.expiresAt !== null && grant.expiresAt <= now ? `Grant "${grant.name}" expired at ${new Date(grant.expiresAt).toISOString()}` : undefined;
 }
 
-/** The grant a token hash names now, if it is still the same grant and still valid (revoked, rotated and expired grants are not). */
+/**
+ * The grant a call's key names now, if it is still the same grant and still valid (revoked, rotated and expired
+ * grants are not). A call made with an access token is keyed by its caller: its grant by identity is current while
+ * it exists and is valid (each request selects its grant again).
+ */
 export function currentGrant(view: RuntimeView, hash: string, name: string, now: number): GrantIdentity | undefined {
-  const grant = view.grantByTokenHash(hash);
-  return grant && grant.name === name && stillValid(grant, now) === undefined ? grant : undefined;
+  const grant = hash.startsWith(CALLER_KEY_PREFIX) ? view.grant(name) : view.grantByTokenHash(hash);
+  if (!grant || grant.name !== name || stillValid(grant, now) !== undefined) return undefined;
+  return hash.startsWith(CALLER_KEY_PREFIX) === (grant.identity !== undefined) ? grant : undefined;
 }

@@ -4,11 +4,12 @@ import type { Logger } from "pino";
 import { Agent } from "undici";
 import { classifyTool, GOVERNED_METHODS, type ToolDefinition } from "../../sdk/index.ts";
 import type { Approvals } from "../approvals/approvals.ts";
-import type { AuditSink, CounterStore, GrantIdentity, ProxyMetrics, RuntimeView, ServerTarget, ToolCatalogView } from "../contracts.ts";
+import type { AuditSink, Caller, CounterStore, GrantIdentity, ProxyMetrics, RuntimeView, ServerTarget, ToolCatalogView } from "../contracts.ts";
+import type { AccessTokenVerifier } from "../identity/access-tokens.ts";
 import { mediaType } from "../http/media-type.ts";
 import { BodyTooLargeError, readBody } from "../http/read-body.ts";
 import type { ReplicaDirectory } from "../replicas.ts";
-import { authenticate } from "./authenticate.ts";
+import { authenticate, resourceUrls } from "./authenticate.ts";
 import { FORWARDED_HEADER, forwardToReplica } from "./forward.ts";
 import { createGrantWatch } from "./grant-watch.ts";
 import { createHttpUpstream } from "./http-upstream.ts";
@@ -51,10 +52,16 @@ export interface ProxyDeps {
   /** How long close() waits for in-flight calls before cutting them off (default 10 s). */
   drainMs?: number;
   clock?: () => number;
+  /** Access tokens from identity providers (docs/identity.md); without it, or with no provider set up, only grant tokens. */
+  identity?: { verifier: AccessTokenVerifier; active: () => boolean };
+  /** The proxy's base URL as agents reach it: servers' resource URLs are `<it>/mcp/<server>`. */
+  publicUrl?: () => string;
 }
 
 export interface Proxy {
   handle(req: IncomingMessage, res: ServerResponse, serverName: string): Promise<void>;
+  /** RFC 9728 Protected Resource Metadata of a server (GET /.well-known/oauth-protected-resource/mcp/<server>). */
+  resourceMetadata(req: IncomingMessage, res: ServerResponse, serverName: string): void;
   /** Stops accepting requests (503), answers held calls, waits for in-flight calls, stops stdio children. */
   close(): Promise<void>;
   inFlight(): number;
@@ -172,7 +179,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     reject(res, 400, `Unsupported protocol version: ${why}; use initialize`, {}, id ?? null, MODERN_ERROR.unsupportedVersion, { supported: [...LEGACY_VERSIONS], requested: MODERN_VERSION });
   }
 
-  async function handlePost(req: IncomingMessage, res: ServerResponse, grant: GrantIdentity, tokenHash: string, target: ServerTarget, started: number, interrupt: AbortSignal): Promise<void> {
+  async function handlePost(req: IncomingMessage, res: ServerResponse, grant: GrantIdentity, tokenHash: string, caller: Caller | undefined, target: ServerTarget, started: number, interrupt: AbortSignal): Promise<void> {
     if (mediaType(req.headers["content-type"]) !== "application/json") {
       reject(res, 415, "Content-Type must be application/json");
       return;
@@ -231,7 +238,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
     if (kind === "request" && message.method === "tools/call") {
       exchange.body = Buffer.from(JSON.stringify(message));
-      await relayToolCall(toolCallDeps, exchange, grant, target, upstream, started, interrupt);
+      await relayToolCall(toolCallDeps, exchange, grant, target, upstream, started, interrupt, caller);
       return;
     }
     if (kind === "request" && message.method === "tools/list") {
@@ -243,7 +250,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
         res.writeHead(200, { "content-type": "application/json" }).end(errorMessage(parsed.id, ERROR.policyDenied, text, { rule: verdict.rule }));
         deps.metrics.decision("deny", verdict.rule, target.name);
         deps.audit.write({
-          time: new Date(started).toISOString(), requestId: randomUUID(), grant: grant.name, server: target.name, method: message.method!, tool: null,
+          time: new Date(started).toISOString(), requestId: randomUUID(), grant: grant.name, subject: caller?.subject ?? null, server: target.name, method: message.method!, tool: null,
           decision: "deny", rule: verdict.rule, message: verdict.message, policy: grant.policy, policyVersion: policyOf(grant.name)?.version ?? null,
           argumentKeys: [], upstreamStatus: null, latencyMs: clock() - started,
         });
@@ -289,12 +296,13 @@ export function createProxy(deps: ProxyDeps): Proxy {
       reject(res, 503, `The gateway cannot serve calls right now: ${problem} (fail closed)`, { "retry-after": "2" });
       return;
     }
-    const auth = authenticate(req, deps.view, serverName, clock());
+    const identity = deps.identity?.active() && deps.publicUrl ? { verifier: deps.identity.verifier, urls: resourceUrls(deps.publicUrl(), serverName) } : undefined;
+    const auth = await authenticate(req, deps.view, serverName, clock(), identity);
     if (!auth.ok) {
       reject(res, auth.status, auth.message, auth.headers);
       return;
     }
-    const { grant, tokenHash } = auth;
+    const { grant, tokenHash, caller } = auth;
     const target = deps.view.server(serverName);
     if (!target) {
       reject(res, 404, `Server "${serverName}" does not exist`);
@@ -326,7 +334,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       },
     });
     try {
-      await handlePost(req, res, grant, tokenHash, target, clock(), AbortSignal.any([shutdown.signal, revoked.signal]));
+      await handlePost(req, res, grant, tokenHash, caller, target, clock(), AbortSignal.any([shutdown.signal, revoked.signal]));
     } finally {
       release();
       deps.metrics.latency("POST", Number(process.hrtime.bigint() - startedHr) / 1e9);
@@ -366,5 +374,21 @@ export function createProxy(deps: ProxyDeps): Proxy {
 
     inFlight: () => inFlight,
     stdioProcesses: () => stdioLimits.active,
+
+    resourceMetadata(req, res, serverName) {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.writeHead(405, { allow: "GET, HEAD", "content-type": "application/json" }).end(JSON.stringify({ error: "method_not_allowed" }));
+        return;
+      }
+      const urls = resourceUrls(deps.publicUrl?.() ?? "", serverName);
+      // The issuers of the identity providers this server's grants by identity use (none: grant tokens only).
+      const issuers = new Set<string>();
+      for (const g of deps.view.identityGrants(serverName)) {
+        const issuer = g.identity && deps.view.identityProvider(g.identity.identityProvider)?.issuer;
+        if (issuer) issuers.add(issuer);
+      }
+      const body = JSON.stringify({ resource: urls.resource, authorization_servers: [...issuers].sort(), bearer_methods_supported: ["header"], resource_name: `Toolgate MCP server ${serverName}` });
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=60", "access-control-allow-origin": "*" }).end(req.method === "HEAD" ? undefined : body);
+    },
   };
 }

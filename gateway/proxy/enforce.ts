@@ -1,5 +1,5 @@
 import { limitDenial, NO_POLICY_DECISION, RULE_NO_POLICY, ToolgateError, type Decision, type Reservation, type RiskCategory } from "../../sdk/index.ts";
-import type { ActivePolicy, CounterStore, GrantIdentity, ReserveResult } from "../contracts.ts";
+import type { ActivePolicy, Caller, CounterStore, GrantIdentity, ReserveResult } from "../contracts.ts";
 import type { ApprovalRecord } from "../approvals/approval-store.ts";
 import type { Approvals } from "../approvals/approvals.ts";
 
@@ -22,6 +22,8 @@ export async function gateToolCall(
   /** What the catalog knows of the tool; a tool it has never seen counts as not reviewed (for `pin`). */
   catalog: { category?: RiskCategory; changed: boolean } = { changed: true },
   approvals?: Approvals,
+  /** Who calls, for access tokens: `scope: "user"` limits count per subject, approvals record it. */
+  caller?: Pick<Caller, "provider" | "subject">,
 ): Promise<Gate> {
   if (grant.policy === null) return { allowed: false, decision: NO_POLICY_DECISION, policy: undefined };
   if (!policy) {
@@ -30,7 +32,7 @@ export async function gateToolCall(
   if (typeof tool !== "string" || tool === "") {
     return { allowed: false, policy, decision: { effect: "deny", rule: "(invalid call)", message: "tools/call needs params.name, the tool to call", reservations: [] } };
   }
-  const decision = policy.compiled.decide({ tool, args, grant: grant.name, server, now, ...(catalog.category ? { category: catalog.category } : {}), changed: catalog.changed });
+  const decision = policy.compiled.decide({ tool, args, grant: grant.name, server, now, ...(caller ? { subject: `${caller.provider}\n${caller.subject}` } : {}), ...(catalog.category ? { category: catalog.category } : {}), changed: catalog.changed });
   if (decision.effect === "deny") return { allowed: false, decision, policy };
   let approval: ApprovalRecord | undefined;
   if (decision.effect === "approval") {
@@ -43,7 +45,7 @@ export async function gateToolCall(
     }
     let admission: Awaited<ReturnType<Approvals["admit"]>>;
     try {
-      admission = await approvals.admit({ grant: grant.name, server, tool, args, policy: policy.name, policyVersion: policy.version, rule: decision.rule, requirement: decision.approval });
+      admission = await approvals.admit({ grant: grant.name, ...(caller ? { subject: caller.subject } : {}), server, tool, args, policy: policy.name, policyVersion: policy.version, rule: decision.rule, requirement: decision.approval });
     } catch (error) {
       // Over the grant's cap of pending approvals: nobody is asked, and the agent is told why.
       if (error instanceof ToolgateError && error.code === "rate_limited") return { allowed: false, policy, decision: { effect: "deny", rule: decision.rule, message: error.message, reservations: [] } };

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { printable } from "../../sdk/index.ts";
 import type { Approvals } from "../approvals/approvals.ts";
-import type { GrantIdentity, ServerTarget } from "../contracts.ts";
+import type { Caller, GrantIdentity, ServerTarget } from "../contracts.ts";
 import type { ProxyDeps } from "./create-proxy.ts";
 import { currentGrant } from "./authenticate.ts";
 import { gateToolCall, type Gate } from "./enforce.ts";
@@ -21,13 +21,13 @@ export type ToolCallDeps = Pick<ProxyDeps, "view" | "counters" | "audit" | "metr
  * forward exactly the decided message, then settle the accounting. Once the request was written upstream its
  * limit slots and approval are spent; only a call that provably did not run gives them back.
  */
-export async function relayToolCall(deps: ToolCallDeps, x: Exchange, grant: GrantIdentity, target: ServerTarget, upstream: Upstream, started: number, interrupt: AbortSignal): Promise<void> {
+export async function relayToolCall(deps: ToolCallDeps, x: Exchange, grant: GrantIdentity, target: ServerTarget, upstream: Upstream, started: number, interrupt: AbortSignal, caller?: Caller): Promise<void> {
   const params = x.message.params!;
   const tool = params.name as string;
   const args = params.arguments;
   const decide = (who: GrantIdentity) => {
     const policy = who.policy === null ? undefined : deps.view.policy(who.policy);
-    return gateToolCall(who, target.name, policy, tool, args, deps.counters, deps.clock(), deps.catalog.lookup(target.name, tool), deps.approvals);
+    return gateToolCall(who, target.name, policy, tool, args, deps.counters, deps.clock(), deps.catalog.lookup(target.name, tool), deps.approvals, caller);
   };
   let gate: Gate = await decide(grant);
   let writer: ServerResponse = x.res;
@@ -57,6 +57,7 @@ export async function relayToolCall(deps: ToolCallDeps, x: Exchange, grant: Gran
       time: new Date(started).toISOString(),
       requestId: randomUUID(),
       grant: grant.name,
+      subject: caller?.subject ?? null,
       server: target.name,
       method: "tools/call",
       tool,

@@ -2,10 +2,10 @@ import type { ApprovalRecord, ApprovalStatus } from "../approvals/approval-store
 import type { Sealer } from "./seal.ts";
 
 /** Row ⇄ record mapping shared by the SQLite and PostgreSQL approval stores (arguments are sealed at rest). */
-export const APPROVAL_COLUMNS = "id, digest, grant_name, server, tool, arguments, policy, policy_version, reason, status, created_at, expires_at, decided_at, decided_by, decision_reason, consumed_at";
+export const APPROVAL_COLUMNS = "id, digest, grant_name, server, tool, arguments, policy, policy_version, reason, status, created_at, expires_at, decided_at, decided_by, decision_reason, consumed_at, subject";
 
 export function approvalValues(a: ApprovalRecord, sealer: Sealer): (string | number | null)[] {
-  return [a.id, a.digest, a.grant, a.server, a.tool, sealer.seal(JSON.stringify(a.arguments ?? {})), a.policy, a.policyVersion, a.reason, a.status, a.createdAt, a.expiresAt, a.decidedAt, a.decidedBy, a.decisionReason, a.consumedAt];
+  return [a.id, a.digest, a.grant, a.server, a.tool, sealer.seal(JSON.stringify(a.arguments ?? {})), a.policy, a.policyVersion, a.reason, a.status, a.createdAt, a.expiresAt, a.decidedAt, a.decidedBy, a.decisionReason, a.consumedAt, a.subject ?? null];
 }
 
 export function approvalFromRow(r: Record<string, unknown>, sealer: Sealer): ApprovalRecord {
@@ -13,6 +13,7 @@ export function approvalFromRow(r: Record<string, unknown>, sealer: Sealer): App
     id: r.id as string,
     digest: r.digest as string,
     grant: r.grant_name as string,
+    subject: (r.subject as string | null) ?? null,
     server: r.server as string,
     tool: r.tool as string,
     arguments: JSON.parse(sealer.open(r.arguments as string)) as unknown,

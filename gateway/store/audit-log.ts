@@ -46,14 +46,14 @@ export interface AuditBackend {
 
 export type AuditColumn = "grant_name" | "server" | "tool" | "decision" | "time >=" | "time <";
 
-export const AUDIT_COLUMNS = "time, request_id, grant_name, server, method, tool, decision, rule, message, policy, policy_version, argument_keys, upstream_status, latency_ms";
+export const AUDIT_COLUMNS = "time, request_id, grant_name, server, method, tool, decision, rule, message, policy, policy_version, argument_keys, upstream_status, latency_ms, subject";
 
 /**
  * Most characters kept of each text field, so one row stays small whatever an agent sends. A longer value keeps its
  * first `n` characters followed by TRUNCATED. The argument key list keeps its first `argumentKeys` keys (each cut like
  * a field, at `argumentKey` characters), then one entry `…[+<n> more]`.
  */
-export const AUDIT_LIMITS = { grant: 128, server: 128, method: 128, tool: 256, rule: 512, message: 2048, policy: 128, argumentKeys: 64, argumentKey: 128 } as const;
+export const AUDIT_LIMITS = { subject: 512, grant: 128, server: 128, method: 128, tool: 256, rule: 512, message: 2048, policy: 128, argumentKeys: 64, argumentKey: 128 } as const;
 export const TRUNCATED = "…[truncated]";
 
 function cut(text: string, max: number): string {
@@ -68,11 +68,12 @@ export function boundAuditEntry(entry: AuditEntry): AuditEntry {
   const L = AUDIT_LIMITS;
   const fits = (text: string | null, max: number) => text === null || text.length <= max;
   const keysFit = entry.argumentKeys.length <= L.argumentKeys && entry.argumentKeys.every((k) => k.length <= L.argumentKey);
-  if (keysFit && fits(entry.tool, L.tool) && fits(entry.message, L.message) && fits(entry.rule, L.rule) && fits(entry.method, L.method) && fits(entry.grant, L.grant) && fits(entry.server, L.server) && fits(entry.policy, L.policy)) return entry;
+  if (keysFit && fits(entry.tool, L.tool) && fits(entry.message, L.message) && fits(entry.rule, L.rule) && fits(entry.method, L.method) && fits(entry.grant, L.grant) && fits(entry.server, L.server) && fits(entry.policy, L.policy) && fits(entry.subject ?? null, L.subject)) return entry;
   const keys = entry.argumentKeys.length > L.argumentKeys ? [...entry.argumentKeys.slice(0, L.argumentKeys), `…[+${entry.argumentKeys.length - L.argumentKeys} more]`] : entry.argumentKeys;
   return {
     ...entry,
     grant: cut(entry.grant, L.grant),
+    ...(entry.subject ? { subject: cut(entry.subject, L.subject) } : {}),
     server: cut(entry.server, L.server),
     method: cut(entry.method, L.method),
     tool: entry.tool === null ? null : cut(entry.tool, L.tool),
@@ -85,7 +86,7 @@ export function boundAuditEntry(entry: AuditEntry): AuditEntry {
 
 /** One entry as the column values of AUDIT_COLUMNS, in order. */
 export function auditValues(e: AuditEntry): (string | number | null)[] {
-  return [e.time, e.requestId, e.grant, e.server, e.method, e.tool, e.decision, e.rule, e.message, e.policy, e.policyVersion, JSON.stringify(e.argumentKeys), e.upstreamStatus, e.latencyMs];
+  return [e.time, e.requestId, e.grant, e.server, e.method, e.tool, e.decision, e.rule, e.message, e.policy, e.policyVersion, JSON.stringify(e.argumentKeys), e.upstreamStatus, e.latencyMs, e.subject ?? null];
 }
 
 /**
@@ -157,6 +158,7 @@ export function createAuditLog(backend: AuditBackend, options: { flushMs?: numbe
         time: r.time as string,
         requestId: r.request_id as string,
         grant: r.grant_name as string,
+        subject: (r.subject as string | null) ?? null,
         server: r.server as string,
         method: r.method as string,
         tool: (r.tool as string | null) ?? null,

@@ -11,7 +11,7 @@ export function createSqliteApprovalStore(db: DatabaseSync, sealer: Sealer): App
   const fromRow = (r: Row) => approvalFromRow(r, sealer);
   return {
     async create(a) {
-      db.prepare(`INSERT INTO approvals (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...approvalValues(a, sealer));
+      db.prepare(`INSERT INTO approvals (${APPROVAL_COLUMNS}) VALUES (${APPROVAL_COLUMNS.split(",").map(() => "?").join(", ")})`).run(...approvalValues(a, sealer));
     },
     async get(id) {
       const r = db.prepare("SELECT * FROM approvals WHERE id = ?").get(id) as Row | undefined;

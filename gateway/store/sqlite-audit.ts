@@ -4,7 +4,7 @@ import { transaction } from "./sqlite.ts";
 
 /** Audit rows in SQLite: each batch in one transaction; pruning deletes one small slice per statement. */
 export function createSqliteAuditBackend(db: DatabaseSync): AuditBackend {
-  const insert = db.prepare(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insert = db.prepare(`INSERT INTO audit (${AUDIT_COLUMNS}) VALUES (${AUDIT_COLUMNS.split(",").map(() => "?").join(", ")})`);
   const pruneOlder = db.prepare("DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE time < ? ORDER BY time LIMIT ?)");
   // Ids only grow, so the newest n rows are those within n of the largest id (fewer if ids have gaps).
   const pruneBeyond = db.prepare("DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE id <= (SELECT max(id) FROM audit) - ? ORDER BY id LIMIT ?)");

@@ -11,6 +11,8 @@ export interface DecideInput {
   tool: string;
   args?: unknown;
   grant: string;
+  /** The caller (identity provider and subject) when the call came with an access token: `scope: "user"` counts per caller. */
+  subject?: string;
   server: string;
   now?: number | Date;
   /** The tool's risk category from the gateway's catalog; `risk` rules apply to unlisted tools only when known. */
@@ -295,9 +297,12 @@ const SEP = "\u001f";
 /** A part of a counter key with "%" and the separator percent-escaped, so distinct parts never join to the same key. */
 const keyPart = (part: string) => (part.includes("%") || part.includes(SEP) ? part.replaceAll("%", "%25").replaceAll(SEP, "%1F") : part);
 
+/** A user's counter id: the caller's subject, or for a grant token the grant (it is one user); the two never collide. */
+const userOf = (input: DecideInput) => (input.subject !== undefined ? `subject:${input.subject}` : `grant:${input.grant}`);
+
 function reserve(l: CompiledLimit, input: DecideInput, now: number, policyName: string): Reservation {
   const start = windowStart(now, l.windowMs);
-  const scopeId = l.scope === "grant" ? input.grant : l.scope === "server" ? input.server : l.scope === "policy" ? policyName : "";
+  const scopeId = l.scope === "grant" ? input.grant : l.scope === "server" ? input.server : l.scope === "policy" ? policyName : l.scope === "user" ? userOf(input) : "";
   return {
     key: l.scope + SEP + keyPart(scopeId) + SEP + l.keyTail + SEP + start,
     counter: l.counter,

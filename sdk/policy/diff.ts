@@ -21,7 +21,7 @@ type Access = "hidden" | "denied" | "approval" | "allowed";
 
 const escape = (s: string) => s.replaceAll("~", "~0").replaceAll("/", "~1");
 
-const SCOPE_BREADTH = { grant: 0, server: 1, policy: 1, global: 2 } as const;
+const SCOPE_BREADTH = { user: -1, grant: 0, server: 1, policy: 1, global: 2 } as const;
 
 /** Compares two valid documents tool by tool, as the gateway would decide calls. */
 export function diffPolicies(before: PolicyDocument, after: PolicyDocument): PolicyChange[] {

@@ -93,7 +93,7 @@ export const GroupPredicateSchema = z.strictObject({
 
 export const PredicateSchema = z.union([GroupPredicateSchema, FlatPredicateSchema]);
 
-export const SCOPES = ["grant", "server", "policy", "global"] as const;
+export const SCOPES = ["grant", "server", "policy", "global", "user"] as const;
 
 export const LimitSchema = z.strictObject({
   counter: z
@@ -112,9 +112,9 @@ export const LimitSchema = z.strictObject({
     .max(Number.MAX_SAFE_INTEGER, { error: "max is too large" })
     .meta({ description: "Most calls admitted per window." }),
   scope: z
-    .enum(SCOPES, { error: (i) => `scope must be one of "grant", "server", "policy", "global", ${got(i.input)}` })
+    .enum(SCOPES, { error: (i) => `scope must be one of "grant", "server", "policy", "global", "user", ${got(i.input)}` })
     .optional()
-    .meta({ description: 'Who shares the counter: one grant (default), every grant of the server, every grant using the policy, or everyone.' }),
+    .meta({ description: 'Who shares the counter: one grant (default), every grant of the server, every grant using the policy, everyone, or one user (the subject of an access token; a grant token counts as one user).' }),
 });
 
 function windowMessage(input: unknown): string {
