@@ -1,4 +1,5 @@
 import type { Approvers, ClaimCondition } from "../../../sdk/index.ts";
+import { conditionHolds } from "../../identity/claims.ts";
 
 /** Who is signed in to /ui/: the identity provider, the token's `sub`, and the claims of the ID token and userinfo. */
 export interface Approver {
@@ -21,7 +22,8 @@ export function approverAccess(approver: Approver, server: string, approvers: Ap
   if (approvers.identityProvider !== approver.provider) {
     return { ok: false, reason: `Approvers of server "${server}" sign in with identity provider "${approvers.identityProvider}", not "${approver.provider}"` };
   }
-  const failed = approvers.claims.find((c) => !conditionHolds(c, approver.claims));
+  // The same conditions, evaluated the same way, as a grant's identity (docs/identity.md).
+  const failed = approvers.claims.find((c) => !conditionHolds(approver.claims, c));
   return failed ? { ok: false, reason: `You are not an approver of server "${server}": your claims do not satisfy ${describe(failed)}` } : { ok: true };
 }
 
@@ -35,27 +37,5 @@ export function selfDecision(decider: string, requester: string | null): Access 
   const same = requester.startsWith("*:") ? decider.slice(decider.indexOf(":") + 1) === requester.slice(2) : decider === requester;
   return same ? { ok: false, reason: `You made this call (as ${decider}): someone else must decide it` } : { ok: true };
 }
-
-/** One claim condition: `equals` a string (or a number or boolean written as that string), or `contains` as a list member or space-separated word. */
-export function conditionHolds(condition: ClaimCondition, claims: Record<string, unknown>): boolean {
-  const value = claimAt(claims, condition.claim);
-  if (condition.equals !== undefined) return scalarText(value) === condition.equals;
-  const wanted = condition.contains!;
-  if (Array.isArray(value)) return value.some((v) => scalarText(v) === wanted);
-  return typeof value === "string" && value.split(/\s+/).includes(wanted);
-}
-
-/** The claim by name, or by dotted path (`realm_access.roles`) when no top-level claim has that exact name. */
-function claimAt(claims: Record<string, unknown>, name: string): unknown {
-  if (Object.hasOwn(claims, name)) return claims[name];
-  let at: unknown = claims;
-  for (const part of name.split(".")) {
-    if (at === null || typeof at !== "object" || Array.isArray(at) || !Object.hasOwn(at, part)) return undefined;
-    at = (at as Record<string, unknown>)[part];
-  }
-  return at;
-}
-
-const scalarText = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" || typeof v === "boolean" ? String(v) : undefined);
 
 const describe = (c: ClaimCondition) => (c.equals !== undefined ? `${c.claim} equals ${JSON.stringify(c.equals)}` : `${c.claim} contains ${JSON.stringify(c.contains)}`);
