@@ -6,6 +6,7 @@ import { classifyTool, GOVERNED_METHODS, type ToolDefinition } from "../../sdk/i
 import type { Approvals } from "../approvals/approvals.ts";
 import type { AuditSink, Caller, CounterStore, GrantIdentity, ProxyMetrics, RuntimeView, ServerTarget, ToolCatalogView } from "../contracts.ts";
 import type { AccessTokenVerifier } from "../identity/access-tokens.ts";
+import { createUpstreamAuthorization } from "../identity/upstream-authorization.ts";
 import { mediaType } from "../http/media-type.ts";
 import { BodyTooLargeError, readBody } from "../http/read-body.ts";
 import type { ReplicaDirectory } from "../replicas.ts";
@@ -96,6 +97,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const binding = createSessionBinding(deps.sessionKey);
   const tasks = createSessionBinding(createHmac("sha256", deps.sessionKey).update("toolgate task binding").digest());
   const watch = createGrantWatch(deps.view, clock);
+  const upstreamAuthorization = createUpstreamAuthorization({ view: deps.view, dispatcher, clock });
   const stdioLimits: StdioLimits = { active: 0, max: deps.maxStdioProcesses ?? 64, perGrant: new Map(), maxPerGrant: deps.maxStdioPerGrant ?? 8 };
   const upstreams = new Map<string, CachedUpstreams>();
   const replica = deps.replica ?? { id: "0", locate: async () => undefined };
@@ -179,7 +181,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
     reject(res, 400, `Unsupported protocol version: ${why}; use initialize`, {}, id ?? null, MODERN_ERROR.unsupportedVersion, { supported: [...LEGACY_VERSIONS], requested: MODERN_VERSION });
   }
 
-  async function handlePost(req: IncomingMessage, res: ServerResponse, grant: GrantIdentity, tokenHash: string, caller: Caller | undefined, target: ServerTarget, started: number, interrupt: AbortSignal): Promise<void> {
+  async function handlePost(req: IncomingMessage, res: ServerResponse, grant: GrantIdentity, tokenHash: string, caller: Caller | undefined, target: ServerTarget, started: number, interrupt: AbortSignal, authorization: string | undefined): Promise<void> {
     if (mediaType(req.headers["content-type"]) !== "application/json") {
       reject(res, 415, "Content-Type must be application/json");
       return;
@@ -204,7 +206,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       reject(res, era.status, era.message, {}, parsed.id, era.code, era.data);
       return;
     }
-    const exchange: Exchange = { message, body: Buffer.alloc(0), kind, era: era.era, ...(parsed.id !== undefined ? { id: parsed.id } : {}), req, res, grant: grant.name, tokenHash };
+    const exchange: Exchange = { message, body: Buffer.alloc(0), kind, era: era.era, ...(parsed.id !== undefined ? { id: parsed.id } : {}), req, res, grant: grant.name, tokenHash, ...(authorization !== undefined ? { authorization } : {}) };
     let upstream: Upstream;
     if (exchange.era === "2026" && target.transport.type === "stdio") {
       // Never written to a process that only speaks 2025: it may run a 2026 call it does not understand.
@@ -318,8 +320,15 @@ export function createProxy(deps: ProxyDeps): Proxy {
       await toOwner(req, res, owner);
       return;
     }
-    if (req.method === "GET") return upstreamFor(target).get({ req, res, grant: grant.name, tokenHash });
-    if (req.method === "DELETE") return upstreamFor(target).delete({ req, res, grant: grant.name, tokenHash });
+    // A server with tokenExchange gets a token exchanged for this caller, never the caller's own (docs/identity.md).
+    const upstreamAuth = await upstreamAuthorization(target, caller);
+    if (!upstreamAuth.ok) {
+      reject(res, upstreamAuth.status, upstreamAuth.message, upstreamAuth.headers);
+      return;
+    }
+    const { authorization } = upstreamAuth;
+    if (req.method === "GET") return upstreamFor(target).get({ req, res, grant: grant.name, tokenHash, ...(authorization !== undefined ? { authorization } : {}) });
+    if (req.method === "DELETE") return upstreamFor(target).delete({ req, res, grant: grant.name, tokenHash, ...(authorization !== undefined ? { authorization } : {}) });
     // Only POSTs count as in-flight calls: GET streams are long-lived and end when the server closes.
     inFlight++;
     const startedHr = process.hrtime.bigint();
@@ -334,7 +343,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       },
     });
     try {
-      await handlePost(req, res, grant, tokenHash, caller, target, clock(), AbortSignal.any([shutdown.signal, revoked.signal]));
+      await handlePost(req, res, grant, tokenHash, caller, target, clock(), AbortSignal.any([shutdown.signal, revoked.signal]), authorization);
     } finally {
       release();
       deps.metrics.latency("POST", Number(process.hrtime.bigint() - startedHr) / 1e9);
