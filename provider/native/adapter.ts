@@ -84,6 +84,7 @@ export async function update(id: string, urn: string, olds: Props, news: Props, 
   const kind = kindOf(typeOfUrn(urn));
   if (preview) {
     const outs: Props = { ...olds, ...news, owner: urn, version: UNKNOWN };
+    for (const key of kind.unknownAfterUpdate(reveal(olds), reveal(news))) outs[key] = UNKNOWN;
     return concealed(outs, secretOnes(kind, olds, news));
   }
   const result = await implOf(kind).update(id, reveal(olds), { ...reveal(news), owner: urn });

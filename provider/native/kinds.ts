@@ -1,4 +1,5 @@
 import type { providers } from "../impl/index.ts";
+import { jsonEqual } from "../../sdk/index.ts";
 import { isSecret, secret, type Props } from "./secrets.ts";
 
 /**
@@ -12,8 +13,10 @@ export interface NativeKind {
   impl: keyof typeof providers;
   /** Outputs (and inputs of the same name) that are secret whatever the program passed. */
   secretProperties: readonly string[];
-  /** Outputs the gateway sets: unknown in a preview of a create, `version` unknown in a preview of an update. */
+  /** Outputs the gateway sets: unknown in a preview of a create. */
   computed: readonly string[];
+  /** Outputs unknown in a preview of an update from old outputs `olds` to checked inputs `news` (`version` always is). */
+  unknownAfterUpdate(olds: Props, news: Props): string[];
   /** Plain inputs that show, without the value, how a secret changed: part of the detailed diff when they differ. */
   revisions: readonly string[];
   /** The program's inputs in the shape `provider/impl` checks; on secret-wrapped values, so secrecy is kept. */
@@ -21,23 +24,35 @@ export interface NativeKind {
 }
 
 const same = (inputs: Props) => inputs;
+/** `output` is unknown when the plain input `input` changes (a digest follows its secret, a token its rotation). */
+const follows = (input: string, output: string) => (olds: Props, news: Props) => (jsonEqual(olds[input] ?? null, news[input] ?? null) ? [] : [output]);
 
 export const KINDS: readonly NativeKind[] = [
   {
     token: "toolgate:index:McpServer",
     impl: "server",
     secretProperties: ["credentials"],
-    computed: ["credentials", "credentialRevisions", "version"],
+    computed: ["credentialsDigest", "version"],
+    unknownAfterUpdate: follows("credentialRevisions", "credentialsDigest"),
     revisions: ["credentialRevisions"],
     toImpl: splitCredentials,
   },
-  { token: "toolgate:index:Policy", impl: "policy", secretProperties: [], computed: ["version"], revisions: [], toImpl: same },
-  { token: "toolgate:index:Grant", impl: "grant", secretProperties: ["token"], computed: ["token", "url", "version"], revisions: [], toImpl: same },
+  { token: "toolgate:index:Policy", impl: "policy", secretProperties: [], computed: ["version"], unknownAfterUpdate: () => [], revisions: [], toImpl: same },
+  {
+    token: "toolgate:index:Grant",
+    impl: "grant",
+    secretProperties: ["token"],
+    computed: ["token", "url", "version"],
+    unknownAfterUpdate: follows("rotation", "token"),
+    revisions: [],
+    toImpl: same,
+  },
   {
     token: "toolgate:index:Webhook",
     impl: "webhook",
     secretProperties: ["signingSecret"],
-    computed: ["secretDigest", "signingSecretRevision", "version"],
+    computed: ["secretDigest", "version"],
+    unknownAfterUpdate: follows("signingSecretRevision", "secretDigest"),
     revisions: ["signingSecretRevision"],
     toImpl: same,
   },
@@ -45,7 +60,8 @@ export const KINDS: readonly NativeKind[] = [
     token: "toolgate:index:IdentityProvider",
     impl: "identityProvider",
     secretProperties: ["clientSecret"],
-    computed: ["clientSecretDigest", "clientSecretRevision", "version"],
+    computed: ["clientSecretDigest", "version"],
+    unknownAfterUpdate: follows("clientSecretRevision", "clientSecretDigest"),
     revisions: ["clientSecretRevision"],
     toImpl: same,
   },

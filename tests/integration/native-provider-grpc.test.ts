@@ -213,6 +213,10 @@ test("a preview of create or update answers without touching the gateway", async
   const updated = await provider.update("Policy", "p", "p", { name: "p", document: policyDoc, version: 1 }, { name: "p", document: { ...policyDoc, default: "allow" } }, true);
   assert.equal(updated.version, UNKNOWN);
   assert.equal(await gw.admin.get("policies", "p"), undefined);
+  // A grant's token stays in a preview unless `rotation` changes, which issues a new one.
+  const grant = { name: "g", server: "s", url: "http://proxy/mcp/s", token: secret("tg_old"), version: 1 };
+  assert.deepEqual((await provider.update("Grant", "g", "g", grant, { name: "g", server: "s", description: "d" }, true)).token, secret("tg_old"));
+  assert.deepEqual((await provider.update("Grant", "g", "g", grant, { name: "g", server: "s", rotation: "2027-01" }, true)).token, secret(UNKNOWN));
 });
 
 test("creating over an object another stack manages fails with how to adopt it", async () => {
