@@ -58,7 +58,7 @@ export async function authenticate(
   const header = req.headers.authorization;
   const match = typeof header === "string" ? BEARER.exec(header) : null;
   if (!match) {
-    return { ok: false, status: 401, message: "Missing grant token: send Authorization: Bearer <token> (a grant token, or an access token from the identity provider)", headers: challenge() };
+    return { ok: false, status: 401, message: "Missing grant token: send Authorization: Bearer <token>", headers: challenge() };
   }
   const token = match[1]!;
   if (!identity || token.startsWith(GRANT_TOKEN_PREFIX)) return grantToken(token, view, serverName, now, challenge);
