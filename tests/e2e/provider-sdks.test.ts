@@ -1,0 +1,44 @@
+/**
+ * The checked-in SDKs (sdks/python, sdks/go) are what `npm run sdks` generates from provider/native/schema.json,
+ * and the Go SDK compiles against the Pulumi Go SDK at the CLI's pin. Both need Go (the generator is built from
+ * the Pulumi CLI's Go module, scripts/gen-sdks.sh) and are skipped, saying so, on a machine without it.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+function goMissing(): string | false {
+  try {
+    execFileSync("go", ["version"], { stdio: "ignore" });
+    return false;
+  } catch {
+    return "needs Go >= 1.25 on PATH (scripts/gen-sdks.sh builds the SDK generator from the Pulumi CLI's Go module)";
+  }
+}
+
+test("sdks/ is current (regenerate with `npm run sdks`)", { skip: goMissing() }, async () => {
+  try {
+    await run("bash", [join(ROOT, "scripts/gen-sdks.sh"), "--check"], { maxBuffer: 64 * 1024 * 1024 });
+  } catch (error) {
+    const e = error as Error & { stderr?: string };
+    assert.fail(`the checked-in SDKs differ from the generated ones: run \`npm run sdks\` and commit sdks/\n${(e.stderr ?? e.message).slice(-4000)}`);
+  }
+});
+
+test("the generated Go SDK builds and vets", { skip: goMissing() }, async () => {
+  const env = { ...process.env, GOFLAGS: "-mod=mod", GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? "local" };
+  const cwd = join(ROOT, "sdks/go/toolgate");
+  await run("go", ["build", "./..."], { cwd, env, maxBuffer: 16 * 1024 * 1024 });
+  await run("go", ["vet", "./..."], { cwd, env, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run("go", ["list", "./..."], { cwd, env });
+  assert.deepEqual(stdout.trim().split("\n").sort(), [
+    "github.com/toolgate/toolgate/sdks/go/toolgate",
+    "github.com/toolgate/toolgate/sdks/go/toolgate/config",
+    "github.com/toolgate/toolgate/sdks/go/toolgate/internal",
+  ]);
+});
