@@ -42,7 +42,8 @@ export function createSealer(current: Buffer, previous: Buffer[] = []): Sealer {
       const key = keys.get(id);
       if (!key) throw new ToolgateError("config", `a stored credential was sealed with key ${id}, which is not configured (set it in TOOLGATE_SECRET_KEY_PREVIOUS to read it)`);
       try {
-        const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
+        // The full 16-byte tag only: GCM would otherwise accept a truncated one, which makes forging easier.
+        const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"), { authTagLength: 16 });
         decipher.setAuthTag(Buffer.from(tag, "base64url"));
         return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
       } catch {
