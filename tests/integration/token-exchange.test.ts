@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRemoteJWKSet, jwtVerify } from "jose";
+import type { ServerTarget } from "../../gateway/contracts.ts";
 import { createTokenExchanger, type ExchangeClient, type ExchangeRequest } from "../../gateway/identity/token-exchange.ts";
+import { createUpstreamAuthorization } from "../../gateway/identity/upstream-authorization.ts";
 import { freePort } from "../helpers/free-port.ts";
 import { GATEWAY_CLIENT, startIdp, WORKLOAD_CLIENT } from "../helpers/idp.ts";
 
@@ -112,4 +114,34 @@ test("the gateway's RFC 8693 client against a real authorization server", async 
     await small.exchange({ server: "payments", provider: "corp", subject: "alice", token: tokens[0]!, settings });
     assert.equal(idp.exchanges().length, before + 1, "alice's was dropped");
   });
+});
+
+test("the upstream credential of a call: discovered token endpoint, the caller's own IdP only, configuration problems named", async (t) => {
+  const idp = await startIdp({ exchangeAudiences: ["payments-api"] });
+  t.after(() => idp.stop());
+  const corp = { name: "corp", version: 1, issuer: idp.issuer, audiences: [], jwksUri: null, introspectionEndpoint: null, algorithms: ["RS256"], clockSkewSeconds: 30, clientId: GATEWAY_CLIENT.clientId, clientSecret: GATEWAY_CLIENT.clientSecret };
+  const providers = new Map([["corp", corp], ["bare", { ...corp, name: "bare", clientId: null, clientSecret: null }], ["elsewhere", { ...corp, name: "elsewhere", issuer: `${idp.issuer}/nope` }]]);
+  const upstreamAuthorization = createUpstreamAuthorization({ view: { identityProvider: (name) => providers.get(name) } });
+  const target = (identityProvider: string): ServerTarget => ({ name: "payments", version: 1, transport: { type: "streamable-http", url: "http://127.0.0.1:9/mcp", headers: {} }, timeoutMs: 1000, totalTimeoutMs: null, maxInFlight: 1, roots: null, tokenExchange: { identityProvider, audience: "payments-api" } });
+  const token = await idp.mintAccessToken({ user: "alice", resource: RESOURCE });
+  const alice = { provider: "corp", subject: "alice", claims: {}, token };
+
+  const r = await upstreamAuthorization(target("corp"), alice);
+  assert.ok(r.ok && r.authorization?.startsWith("Bearer ey"), JSON.stringify(r));
+  assert.deepEqual(await upstreamAuthorization({ ...target("corp"), tokenExchange: null }, alice), { ok: true }, "no tokenExchange: the server's own headers");
+  assert.deepEqual(await upstreamAuthorization(target("corp"), { ...alice, provider: "other" }), {
+    ok: false,
+    status: 403,
+    headers: {},
+    message: 'Server "payments" exchanges tokens of identity provider "corp"; this caller signed in with "other"',
+  });
+  assert.deepEqual(await upstreamAuthorization(target("bare"), { ...alice, provider: "bare" }), {
+    ok: false,
+    status: 503,
+    headers: {},
+    message: 'Cannot exchange the caller\'s token for server "payments": identity provider "bare" has no clientId and clientSecret for the gateway to exchange tokens with',
+  });
+  const lost = await upstreamAuthorization(target("elsewhere"), { ...alice, provider: "elsewhere" });
+  assert.equal(lost.ok, false);
+  assert.match(!lost.ok ? lost.message : "", /^Cannot exchange the caller's token for server "payments": identity provider "elsewhere": its metadata at http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-authorization-server\/nope answered HTTP 404$/);
 });
