@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import type { ServerTarget } from "../../gateway/contracts.ts";
+import type { ServerTarget, TrustedIdentityProvider } from "../../gateway/contracts.ts";
 import { createTokenExchanger, type ExchangeClient, type ExchangeRequest } from "../../gateway/identity/token-exchange.ts";
 import { createUpstreamAuthorization } from "../../gateway/identity/upstream-authorization.ts";
 import { freePort } from "../helpers/free-port.ts";
@@ -119,8 +119,8 @@ test("the gateway's RFC 8693 client against a real authorization server", async 
 test("the upstream credential of a call: discovered token endpoint, the caller's own IdP only, configuration problems named", async (t) => {
   const idp = await startIdp({ exchangeAudiences: ["payments-api"] });
   t.after(() => idp.stop());
-  const corp = { name: "corp", version: 1, issuer: idp.issuer, audiences: [], jwksUri: null, introspectionEndpoint: null, algorithms: ["RS256"], clockSkewSeconds: 30, clientId: GATEWAY_CLIENT.clientId, clientSecret: GATEWAY_CLIENT.clientSecret };
-  const providers = new Map([["corp", corp], ["bare", { ...corp, name: "bare", clientId: null, clientSecret: null }], ["elsewhere", { ...corp, name: "elsewhere", issuer: `${idp.issuer}/nope` }]]);
+  const corp: TrustedIdentityProvider = { name: "corp", version: 1, issuer: idp.issuer, audiences: [], jwksUri: null, introspectionEndpoint: null, algorithms: ["RS256"], clockSkewSeconds: 30, clientId: GATEWAY_CLIENT.clientId, clientSecret: GATEWAY_CLIENT.clientSecret };
+  const providers = new Map<string, TrustedIdentityProvider>([["corp", corp], ["bare", { ...corp, name: "bare", clientId: null, clientSecret: null }], ["elsewhere", { ...corp, name: "elsewhere", issuer: `${idp.issuer}/nope` }]]);
   const upstreamAuthorization = createUpstreamAuthorization({ view: { identityProvider: (name) => providers.get(name) } });
   const target = (identityProvider: string): ServerTarget => ({ name: "payments", version: 1, transport: { type: "streamable-http", url: "http://127.0.0.1:9/mcp", headers: {} }, timeoutMs: 1000, totalTimeoutMs: null, maxInFlight: 1, roots: null, tokenExchange: { identityProvider, audience: "payments-api" } });
   const token = await idp.mintAccessToken({ user: "alice", resource: RESOURCE });
