@@ -141,11 +141,13 @@ describe("a Pulumi YAML program (examples/yaml)", () => {
 
   test("pulumi import brings a policy made through the admin API into the stack, and the next up has no changes", async () => {
     await gateway.admin.put("policies", "handmade", { document: { ...DENY_ALL, tools: { echo: {} } } });
-    const imported = await ok(project, ["import", "toolgate:index:Policy", "handmade", "handmade", "--yes"]);
-    assert.match(imported, /=\s+toolgate:index:Policy\s+handmade\s+import/);
-    // The code `pulumi import` prints goes into the program, as a user would paste it.
-    const declaration = "  handmade:\n    type: toolgate:index:Policy\n    properties:\n      document:\n        version: \"1\"\n        default: deny\n        tools:\n          echo: {}\n";
-    original = original.replace("resources:\n", `resources:\n${declaration}`);
+    const imported = await ok(project, ["import", "toolgate:index:Policy", "handmade", "handmade", "--protect=false", "--yes"]);
+    assert.match(imported, /=\s+toolgate:index:Policy\s+handmade\s+imported/);
+    // The YAML that `pulumi import` prints goes into the program, as a user would paste it.
+    const generated = /Please copy the following code into your Pulumi application[\s\S]*?\nresources:\n([\s\S]*)$/.exec(imported)?.[1];
+    assert.ok(generated, imported);
+    assert.match(generated, /^ {2}handmade:\n {4}type: toolgate:Policy\n/);
+    original = original.replace("resources:\n", `resources:\n${generated.trimEnd()}\n`);
     restoreProgram();
     const up = await ok(project, ["up", "--yes"]);
     assert.match(up, /5 unchanged/);
@@ -160,6 +162,13 @@ describe("a Pulumi YAML program (examples/yaml)", () => {
     assert.match(up, /= 1 imported/);
     const again = await run(project, ["preview", "--expect-no-changes"]);
     assert.equal(again.code, 0, output(again));
+
+    // An import writes nothing; the stack's first update of the object records it as the resource's.
+    assert.equal((await gateway.admin.get<{ owner: string | null }>("policies", "legacy"))!.value.owner, null);
+    original = original.replace("        default: deny\n    options:\n      import: legacy\n", "        default: deny\n        tools:\n          echo: {}\n    options:\n      import: legacy\n");
+    restoreProgram();
+    assert.match(await ok(project, ["up", "--yes"]), /~ 1 updated/);
+    assert.equal((await gateway.admin.get<{ owner: string | null }>("policies", "legacy"))!.value.owner, owned("toolgate-yaml", "Policy", "legacy"));
   });
 
   test("destroy removes every object of the stack, imported ones too", async () => {
