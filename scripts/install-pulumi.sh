@@ -8,6 +8,8 @@
 #                                   (a second run takes seconds);
 #   pulumi-language-nodejs          scripts/pulumi-language-nodejs.mjs: the Go language host module is not
 #                                   served by the Go module proxy (see docs/development.md);
+#   pulumi-language-python          scripts/pulumi-language-python.mjs, for the same reason (programs bring their
+#                                   own Python: a virtualenv with `pulumi` and the SDK installed);
 #   pulumi-resource-pulumi-nodejs   the dynamic-provider plugin shipped inside the @pulumi/pulumi npm package;
 #   pulumi-language-yaml            the YAML language host beside an installed CLI, or one built from the
 #                                   github.com/pulumi/pulumi-yaml Go module, pinned to PULUMI_YAML_VERSION and
@@ -123,6 +125,7 @@ link_plugin() {
   ln -sfn "$ours" "$PROJECT_BIN/$name"
 }
 link_plugin pulumi-language-nodejs "$PROJECT_DIR/scripts/pulumi-plugins/pulumi-language-nodejs"
+link_plugin pulumi-language-python "$PROJECT_DIR/scripts/pulumi-plugins/pulumi-language-python"
 link_plugin pulumi-resource-pulumi-nodejs "$plugin"
 if [[ -x "$real_pulumi_dir/pulumi-language-yaml" && "$real_pulumi_dir" != "$BUILD_BIN" ]]; then
   link_plugin pulumi-language-yaml "$real_pulumi_dir/pulumi-language-yaml"

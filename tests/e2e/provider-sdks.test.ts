@@ -1,13 +1,17 @@
 /**
- * The checked-in SDKs (sdks/python, sdks/go) are what `npm run sdks` generates from provider/native/schema.json,
- * and the Go SDK compiles against the Pulumi Go SDK at the CLI's pin. Both need Go (the generator is built from
- * the Pulumi CLI's Go module, scripts/gen-sdks.sh) and are skipped, saying so, on a machine without it.
+ * The plugin serves provider/native/schema.json to the real CLI (`pulumi package get-schema`, after `npm run build`).
+ * The checked-in SDKs (sdks/python, sdks/go) are what `npm run sdks` generates from that file, and the Go SDK
+ * compiles against the Pulumi Go SDK at the CLI's pin. Those two need Go (the generator is built from the Pulumi
+ * CLI's Go module, scripts/gen-sdks.sh) and are skipped, saying so, on a machine without it.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { pulumiBinDir } from "../helpers/pulumi.ts";
 
 const run = promisify(execFile);
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -20,6 +24,14 @@ function goMissing(): string | false {
     return "needs Go >= 1.25 on PATH (scripts/gen-sdks.sh builds the SDK generator from the Pulumi CLI's Go module)";
   }
 }
+
+test("the plugin gives the CLI the checked-in schema (pulumi package get-schema)", async (t) => {
+  const home = mkdtempSync(join(tmpdir(), "toolgate-pulumi-home-"));
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  const env = { ...process.env, PATH: `${pulumiBinDir()}:${process.env.PATH ?? ""}`, PULUMI_HOME: home, PULUMI_SKIP_UPDATE_CHECK: "1" };
+  const { stdout } = await run("pulumi", ["package", "get-schema", join(ROOT, "bin/pulumi-resource-toolgate")], { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
+  assert.deepEqual(JSON.parse(stdout), JSON.parse(readFileSync(join(ROOT, "provider/native/schema.json"), "utf8")));
+});
 
 test("sdks/ is current (regenerate with `npm run sdks`)", { skip: goMissing() }, async () => {
   try {
