@@ -9,7 +9,8 @@
 # github.com/pulumi/pulumi/pkg/v3/codegen, at the CLI's pin) and caches it beside the CLI. The .NET generator is
 # not in that module (it lives in pulumi-dotnet's language host), so there is no .NET SDK yet (docs/provider.md).
 #
-# With --check, writes into a temporary directory and exits 1 when the checked-in SDKs differ.
+# With --check, writes into a temporary directory and exits 1 when the checked-in SDKs differ; with --generator,
+# prints the generator's path.
 set -euo pipefail
 
 PULUMI_VERSION="${PULUMI_VERSION:-v3.259.0}"
@@ -68,6 +69,12 @@ go_module() {
   printf 'module %s\n\ngo 1.25.11\n\nrequire github.com/pulumi/pulumi/sdk/v3 %s\n' "$module" "$PULUMI_VERSION" > "$dir/go.mod"
   (cd "$dir" && GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-local}" go mod tidy >&2)
 }
+
+# --generator: only print the generator's path (the Python language host runs it for `pulumi package gen-sdk`).
+if [[ "${1:-}" == "--generator" ]]; then
+  sdkgen_binary
+  exit 0
+fi
 
 if [[ "${1:-}" == "--check" ]]; then
   tmp="$(mktemp -d)"

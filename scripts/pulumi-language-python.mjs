@@ -4,11 +4,14 @@
 // this is a small equivalent on the @pulumi/pulumi npm package's gRPC stubs, like scripts/pulumi-language-nodejs.mjs.
 // For `preview`, `up`, `refresh` and `destroy` it runs scripts/pulumi_language_python_run.py with the program's
 // Python: `<virtualenv>/bin/python` when Pulumi.yaml names a `virtualenv` option (relative to the project), else
-// $PULUMI_PYTHON_CMD or `python3`. It does not create virtualenvs or install dependencies (`pulumi install`), and
-// does not generate SDKs (use `npm run sdks`), policy packs or `pulumi new`/`convert` code.
+// $PULUMI_PYTHON_CMD or `python3`. For `pulumi package gen-sdk --language python` it runs the generator that
+// `npm run sdks` uses. It does not create virtualenvs or install dependencies (`pulumi install`), and does not
+// generate policy packs or `pulumi new`/`convert` code.
 //
 // Started by the engine as `pulumi-language-python [-flags] <engine address>`; prints its port, serves until killed.
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,11 +73,44 @@ const handlers = {
       (error) => done({ code: grpc.status.INTERNAL, details: String(error?.message ?? error) }),
     );
   },
-  generatePackage: unimplemented("generate SDKs: run `npm run sdks` (scripts/gen-sdks.sh)"),
+  generatePackage(call, done) {
+    generatePackage(call.request).then(
+      (result) => done(null, result),
+      (error) => done({ code: grpc.status.INTERNAL, details: String(error?.message ?? error) }),
+    );
+  },
   generateProject: unimplemented("generate projects"),
   generateProgram: unimplemented("generate programs"),
   pack: unimplemented("pack SDKs"),
 };
+
+/**
+ * `pulumi package gen-sdk --language python`: the Python generator of the CLI's own Go module, built and cached by
+ * scripts/gen-sdks.sh (the same one `npm run sdks` uses). Only self-contained schemas (no other package's types).
+ */
+async function generatePackage(req) {
+  const generator = (await output("bash", [join(here, "gen-sdks.sh"), "--generator"])).trim().split("\n").at(-1);
+  const scratch = mkdtempSync(join(tmpdir(), "toolgate-gen-sdk-"));
+  try {
+    const schema = join(scratch, "schema.json");
+    writeFileSync(schema, req.getSchema());
+    await output(generator, ["-language", "python", "-out", req.getDirectory(), schema]);
+    for (const [name, contents] of req.getExtraFilesMap().entries()) {
+      mkdirSync(dirname(join(req.getDirectory(), name)), { recursive: true });
+      writeFileSync(join(req.getDirectory(), name), contents);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return new pb.GeneratePackageResponse();
+}
+
+/** Runs a command; its stdout, or an error with its stderr. */
+function output(command, args) {
+  return new Promise((done, fail) => {
+    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? fail(new Error(`${command} failed: ${stderr || error.message}`)) : done(stdout)));
+  });
+}
 
 /** The program's Python: its virtualenv's (the `virtualenv` runtime option, relative to the project), or the default. */
 function pythonOf(options, rootDirectory) {

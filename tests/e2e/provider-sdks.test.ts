@@ -42,6 +42,15 @@ test("sdks/ is current (regenerate with `npm run sdks`)", { skip: goMissing() },
   }
 });
 
+test("`pulumi package gen-sdk --language python` writes the checked-in sdks/python", { skip: goMissing() }, async (t) => {
+  const scratch = mkdtempSync(join(tmpdir(), "toolgate-gen-sdk-"));
+  t.after(() => rmSync(scratch, { recursive: true, force: true }));
+  const env = { ...process.env, PATH: `${pulumiBinDir()}:${process.env.PATH ?? ""}`, PULUMI_HOME: join(scratch, "home"), PULUMI_SKIP_UPDATE_CHECK: "1" };
+  await run("pulumi", ["package", "gen-sdk", join(ROOT, "provider/native/schema.json"), "--language", "python", "--out", join(scratch, "out")], { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
+  const local = ["-x", "*.egg-info", "-x", "__pycache__", "-x", "build", "-x", "dist"];
+  await run("diff", ["-r", ...local, join(scratch, "out/python"), join(ROOT, "sdks/python")]).catch((error: Error & { stdout?: string }) => assert.fail(`gen-sdk wrote something else:\n${error.stdout ?? error.message}`));
+});
+
 test("the generated Go SDK builds and vets", { skip: goMissing() }, async () => {
   const env = { ...process.env, GOFLAGS: "-mod=mod", GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? "local" };
   const cwd = join(ROOT, "sdks/go/toolgate");
