@@ -53,7 +53,7 @@ export class Grant extends pulumi.CustomResource {
     super(
       "toolgate:index:Grant",
       name,
-      { ...args, server, policy, token: undefined, url: undefined, owner: undefined, version: undefined },
+      { name: undefined, expiresAt: undefined, ...args, server, policy, token: undefined, url: undefined, owner: undefined, version: undefined },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "token"] },
     );
   }

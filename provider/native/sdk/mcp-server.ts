@@ -70,6 +70,14 @@ export class McpServer extends pulumi.CustomResource {
       "toolgate:index:McpServer",
       name,
       {
+        // Every output needs a key here, or the SDK never resolves it (a defaulted name would stay undefined).
+        name: undefined,
+        timeoutMs: undefined,
+        totalTimeoutMs: undefined,
+        maxInFlight: undefined,
+        roots: undefined,
+        description: undefined,
+        labels: undefined,
         ...args,
         transport: withSecretCredentials(args.transport),
         credentials: undefined,

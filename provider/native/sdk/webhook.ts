@@ -39,7 +39,7 @@ export class Webhook extends pulumi.CustomResource {
     super(
       "toolgate:index:Webhook",
       name,
-      { ...args, signingSecret: pulumi.secret(args.signingSecret), secretDigest: undefined, signingSecretRevision: undefined, owner: undefined, version: undefined },
+      { name: undefined, events: undefined, ...args, signingSecret: pulumi.secret(args.signingSecret), secretDigest: undefined, signingSecretRevision: undefined, owner: undefined, version: undefined },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "signingSecret"] },
     );
   }
