@@ -14,7 +14,7 @@ import { formatDecideTable, largePolicy, runDecideBench, type DecideResult } fro
 import { openSessions, type Target } from "./lib/load.ts";
 import { startProcess, startUpstream } from "./lib/processes.ts";
 import { DURATION_MS, ECHO_ARGS, fmt, loadTable, measure, REPS, WARMUP_MS, type Row } from "./lib/measure.ts";
-import { runPulumiScale, type PulumiScaleResult } from "./pulumi-scale.ts";
+import { pulumiScaleTable, runPulumiScale, type PulumiScaleResult } from "./pulumi-scale.ts";
 import { formatScaleOut, runScaleOutBench, type ScaleOutResult } from "./scale-out.ts";
 import { formatLargeResults, runLargeResultsBench, type LargeResults } from "./large-results.ts";
 import { installContextForge, startContextForge } from "./lib/contextforge.ts";
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
 
   let pulumi: PulumiScaleResult | { skipped: string } = { skipped: "SKIP_PULUMI=1" };
   if (!process.env.SKIP_PULUMI) {
-    process.stderr.write("pulumi up of 300 resources\n");
+    process.stderr.write("pulumi up of 300 resources, dynamic and native providers\n");
     pulumi = await runPulumiScale(100);
   }
 
@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     "",
     "### Pulumi",
     "",
-    "skipped" in pulumi ? `Not run (${pulumi.skipped}).` : ["| operation | seconds | resources |", "|---|---|---|", ...pulumi.results.map((r) => `| ${r.label} | ${r.seconds.toFixed(1)} | ${r.summary} |`)].join("\n"),
+    "skipped" in pulumi ? `Not run (${pulumi.skipped}).` : pulumiScaleTable(pulumi.results),
     "",
   ].join("\n");
 
