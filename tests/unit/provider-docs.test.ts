@@ -6,13 +6,13 @@ import ts from "typescript";
 import { ROOT } from "../helpers/cli.ts";
 
 /**
- * Every `ts` block of docs/provider.md that imports `toolgate` is a whole program a user could paste: it must
+ * Every `ts` block of docs/provider.md that imports `toolgate` or `toolgate/native` is a whole program a user could paste: it must
  * type-check against the package's types (`toolgate` as the source it is built from), with the compiler options
  * of this repository. (Blocks without imports are fragments of a program shown elsewhere.)
  */
 test("the TypeScript programs in docs/provider.md type-check", () => {
   const markdown = readFileSync(join(ROOT, "docs", "provider.md"), "utf8");
-  const blocks = [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!).filter((b) => /^import .* from "toolgate";$/m.test(b));
+  const blocks = [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!).filter((b) => /^import .* from "toolgate(\/native)?";$/m.test(b));
   assert.ok(blocks.length >= 3, `found ${blocks.length} ts programs`);
   const files = new Map(blocks.map((text, i) => [join(ROOT, "docs", `provider.md.example-${i + 1}.ts`), text]));
 
@@ -21,7 +21,7 @@ test("the TypeScript programs in docs/provider.md type-check", () => {
     ...config.options,
     noEmit: true,
     baseUrl: ROOT,
-    paths: { toolgate: ["./provider/index.ts"], "toolgate/sdk": ["./sdk/index.ts"] },
+    paths: { toolgate: ["./provider/index.ts"], "toolgate/sdk": ["./sdk/index.ts"], "toolgate/native": ["./provider/native/sdk/index.ts"] },
   };
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile } = host;
