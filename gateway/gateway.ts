@@ -9,6 +9,8 @@ import { generateAdminToken, generateSecretKey, lockDataDir, prepareDataDir, sec
 import { createMetrics } from "./metrics.ts";
 import { createProxy } from "./proxy/create-proxy.ts";
 import { createAccessTokenVerifier } from "./identity/access-tokens.ts";
+import { createDiscovery } from "./identity/discovery.ts";
+import { createWhoami } from "./identity/whoami.ts";
 import { createRuntimeView } from "./runtime-view.ts";
 import { createSealer, parseKey } from "./store/seal.ts";
 import { openBackends, type Backends } from "./store/backends.ts";
@@ -92,9 +94,14 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
     const replica = { id: replicaId, locate: async (id: string) => registered.directory?.locate(id) };
     /** The proxy's base URL as agents reach it; set once the proxy listens. */
     let publicUrl = "";
+    // One cache of identity providers' metadata for token checks, token exchange and approver sign-in.
+    const discovery = createDiscovery();
+    // One verifier (one key cache) for the proxy and the admin API's whoami.
+    const identity = { verifier: createAccessTokenVerifier({ view, providers: () => view.identityProviders(), jwksCacheMs: config.jwksCacheMs, discovery }), active: () => view.identityProviders().length > 0 };
     const proxy = createProxy({
-      identity: { verifier: createAccessTokenVerifier({ view, providers: () => view.identityProviders(), jwksCacheMs: config.jwksCacheMs }), active: () => view.identityProviders().length > 0 },
+      identity,
       publicUrl: () => publicUrl,
+      discovery,
       replica,
       view,
       counters,
@@ -152,6 +159,8 @@ export async function startGateway(config: ServeConfig, log: Logger): Promise<Ru
       webhookTargets,
       secretKey: key,
       adminPublicUrl: () => config.adminPublicUrl?.replace(/\/+$/, "") ?? adminUrl,
+      discovery,
+      whoami: createWhoami({ view, identity, publicUrl: () => publicUrl }),
     });
     const adminServer = await new Promise<Server>((resolve, reject) => {
       const s = serveHono({ fetch: app.fetch, hostname: config.adminListen.host, port: config.adminListen.port, serverOptions: SLOW_CLIENT_LIMITS(config) }, () => resolve(s as Server));

@@ -137,3 +137,10 @@ export const ApproversSchema = z.strictObject({
   claims: z.array(ClaimConditionSchema, { error: (i) => `claims must be a list of {claim, equals | contains}, ${gotType(i.input)}` }).min(1, { error: "approvers need at least one claim condition" }).max(16).meta({ description: "Conditions on the approver's token, all of which must hold (1 to 16)." }),
 });
 export type Approvers = z.output<typeof ApproversSchema>;
+
+/** `POST /v1/identity/whoami`: which grant and policy a bearer gets on a server, and why (`toolgate grants whoami`). */
+export const WhoamiRequestSchema = z.strictObject({
+  token: z.string({ error: (i) => `token must be a string (the access token or grant token to check), ${gotType(i.input)}` }).min(1, { error: "token must not be empty" }).max(16_384, { error: "token must be at most 16384 characters" }).meta({ description: "The bearer to check: an access token or a grant token. Never logged or echoed.", writeOnly: true }),
+  server: z.string({ error: (i) => `server must be a string, ${got(i.input)}` }).regex(NAME, { error: (i) => `server must name an McpServer (1-63 characters of a-z, 0-9, ".", "_" or "-"), ${got(i.input)}` }).meta({ description: "The server whose resource URL (audience) and grants the token is checked against." }),
+});
+export type WhoamiRequest = z.output<typeof WhoamiRequestSchema>;

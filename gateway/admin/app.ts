@@ -4,7 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { z } from "zod";
-import { GrantSpecSchema, IdentityProviderSpecSchema, NameSchema, PolicySpecSchema, ServerSpecSchema, WebhookSpecSchema, ToolgateError, policySpecIssues, zodIssues, type Issue } from "../../sdk/index.ts";
+import { GrantSpecSchema, IdentityProviderSpecSchema, NameSchema, PolicySpecSchema, ServerSpecSchema, WebhookSpecSchema, WhoamiRequestSchema, ToolgateError, policySpecIssues, zodIssues, type Issue } from "../../sdk/index.ts";
 import type { MutableRuntimeView } from "../runtime-view.ts";
 import type { ConfigStore, Preconditions } from "../store/config-store.ts";
 import type { AuditStore } from "../store/audit-log.ts";
@@ -22,6 +22,8 @@ import type { Approvals } from "../approvals/approvals.ts";
 import { APPROVAL_STATUSES, type ApprovalStatus } from "../approvals/approval-store.ts";
 import { createApproverSignIn } from "./sign-in/approver-sign-in.ts";
 import { deciderOf } from "./sign-in/approver-access.ts";
+import type { Discovery } from "../identity/discovery.ts";
+import type { WhoamiReport } from "../identity/whoami.ts";
 
 export interface AdminDeps {
   store: ConfigStore;
@@ -43,6 +45,10 @@ export interface AdminDeps {
   secretKey: Buffer;
   /** The admin listener as browsers reach it (`--admin-public-url`): the sign-in callback is under it. */
   adminPublicUrl: () => string;
+  /** Identity providers' metadata, shared with the proxy (default: a cache of the admin app's own). */
+  discovery?: Discovery;
+  /** What a bearer gets on a server, by the proxy's own authenticate() (`POST /v1/identity/whoami`). */
+  whoami?: (token: string, server: string) => Promise<WhoamiReport>;
 }
 
 const PAGE_MAX = 500;
@@ -80,7 +86,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.get("/ui/", uiAsset(APPROVALS_HTML, "text/html; charset=utf-8"));
   app.get("/ui/app.js", uiAsset(APPROVALS_JS, "text/javascript; charset=utf-8"));
   // Approvers may sign in with an identity provider instead (docs/approvals.md): a session cookie for the approvals routes.
-  const signIn = createApproverSignIn({ store: deps.store, secretKey: deps.secretKey, adminBase: deps.adminPublicUrl, log: deps.log });
+  const signIn = createApproverSignIn({ store: deps.store, secretKey: deps.secretKey, adminBase: deps.adminPublicUrl, log: deps.log, ...(deps.discovery ? { discovery: deps.discovery } : {}) });
   signIn.mount(app, uiHeaders);
 
   app.use("*", async (c, next) => {
@@ -229,6 +235,19 @@ export function createAdminApp(deps: AdminDeps): Hono {
     deps.view.removeIdentityProvider(name(c));
     deps.log.info({ kind: "identity-provider", name: name(c), deleted: true }, "admin change");
     return c.body(null, 204);
+  });
+
+  // ---- what a bearer gets (toolgate grants whoami); the token is only ever in the body, never logged or echoed
+  app.post("/v1/identity/whoami", async (c) => {
+    const input = await body(c);
+    const parsed = WhoamiRequestSchema.safeParse(input, { reportInput: false });
+    if (!parsed.success) {
+      const issues = zodIssues(parsed.error, { input, pickUnionBranch: () => 0 });
+      throw new ApiProblem(400, "invalid_input", `The request body has ${issues.length} problem${issues.length === 1 ? "" : "s"}`, { issues });
+    }
+    if (!deps.view.server(parsed.data.server)) throw notFound("server", parsed.data.server);
+    if (!deps.whoami) throw new ApiProblem(503, "unavailable", "This gateway cannot check tokens (no proxy in this process)");
+    return c.json(await deps.whoami(parsed.data.token, parsed.data.server), 200, { "cache-control": "no-store" });
   });
 
   // ---- webhooks
@@ -436,7 +455,7 @@ function auditQuery(c: Context) {
     if (Number.isNaN(ms)) throw new ApiProblem(400, "invalid_input", `${k} must be an ISO 8601 time, got ${JSON.stringify(v)}`, { issues: [{ path: `/${k}`, message: "must be an ISO 8601 time" }] });
     return new Date(ms).toISOString();
   };
-  return { grant: c.req.query("grant"), server: c.req.query("server"), tool: c.req.query("tool"), decision: decision as "allow" | "deny" | "event" | undefined, since: time("since"), until: time("until"), after, limit };
+  return { grant: c.req.query("grant"), subject: c.req.query("subject"), server: c.req.query("server"), tool: c.req.query("tool"), decision: decision as "allow" | "deny" | "event" | undefined, since: time("since"), until: time("until"), after, limit };
 }
 
 function notFound(kind: string, n: string): ApiProblem {

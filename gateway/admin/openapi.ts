@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { GrantObjectSchema, GrantSpecSchema, IdentityProviderObjectSchema, IdentityProviderSpecSchema, PolicyObjectSchema, PolicySpecSchema, ProblemSchema, ServerObjectSchema, ServerSpecSchema, SDK_VERSION, WebhookObjectSchema, WebhookSpecSchema, policyJsonSchema } from "../../sdk/index.ts";
+import { GrantObjectSchema, GrantSpecSchema, IdentityProviderObjectSchema, IdentityProviderSpecSchema, WhoamiRequestSchema, PolicyObjectSchema, PolicySpecSchema, ProblemSchema, ServerObjectSchema, ServerSpecSchema, SDK_VERSION, WebhookObjectSchema, WebhookSpecSchema, policyJsonSchema } from "../../sdk/index.ts";
 
 /** OpenAPI 3.1 of the admin API, generated from the same zod schemas the API validates with. */
 export function openApiDocument(): Record<string, unknown> {
@@ -43,6 +43,7 @@ export function openApiDocument(): Record<string, unknown> {
         Webhook: schema(WebhookObjectSchema, "output"),
         IdentityProviderSpec: schema(IdentityProviderSpecSchema, "input"),
         IdentityProvider: schema(IdentityProviderObjectSchema, "output"),
+        WhoamiRequest: schema(WhoamiRequestSchema, "input"),
         Problem: schema(ProblemSchema, "output"),
       },
     },
@@ -54,6 +55,7 @@ export function openApiDocument(): Record<string, unknown> {
       ...crud("webhooks", "WebhookSpec", "Webhook"),
       ...crud("identity-providers", "IdentityProviderSpec", "IdentityProvider"),
       "/v1/grants/{name}/rotate": { post: { summary: "Issue a new token; the old one stops working (409 for a grant by identity, which holds none)", parameters: [nameParam], responses: { "200": { description: "The grant with its new token (shown once)", ...json("Grant") }, "401": errors["401"], "404": errors["404"] } } },
+      "/v1/identity/whoami": { post: { summary: "Which grant and policy a bearer (access token or grant token) gets on a server, and why: the identity provider that accepted it (issuer, audience, expiry), the claims that mattered, each grant by identity with every condition's outcome, or the refusal a call gets. The token is never logged or echoed", requestBody: { required: true, ...json("WhoamiRequest") }, responses: { "200": { description: "{server, resource, token, claims, grants, result}" }, "400": errors["400"], "401": errors["401"], "404": problem("No such server"), "415": errors["415"] } } },
       "/v1/servers/{name}/tools": { get: { summary: "The server's tools from the catalog: risk category, severity, evidence, definition hash and review state", parameters: [nameParam], responses: { "200": { description: "{server, items: CatalogTool[]}" }, "401": errors["401"], "404": errors["404"] } } },
       "/v1/servers/{name}/tools/refresh": { post: { summary: "Re-read the server's tools from the upstream now", parameters: [nameParam], responses: { "200": { description: "{server, items: CatalogTool[]}" }, "404": errors["404"], "502": { description: "The upstream did not answer tools/list" } } } },
       "/v1/servers/{name}/tools/review": { post: { summary: "Accept the current definition of one tool (?tool=) or of every tool of the server", parameters: [nameParam, { name: "tool", in: "query", schema: { type: "string" } }], responses: { "200": { description: "{server, reviewed: number}" }, "404": errors["404"] } } },
@@ -61,7 +63,7 @@ export function openApiDocument(): Record<string, unknown> {
       "/v1/approvals/{id}": { get: { summary: "One approval, with the call's arguments", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "Approval" }, "404": errors["404"] } } },
       "/v1/approvals/{id}/approve": { post: { summary: "Approve a pending call: the identical call then passes once", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], requestBody: { content: { "application/json": { schema: { type: "object", required: ["by"], properties: { by: { type: "string" }, reason: { type: "string" } } } } } }, responses: { "200": { description: "Approval" }, "404": errors["404"], "409": { description: "Not pending any more" } } } },
       "/v1/approvals/{id}/deny": { post: { summary: "Deny a pending call; the agent is told the reason", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], requestBody: { content: { "application/json": { schema: { type: "object", required: ["by", "reason"], properties: { by: { type: "string" }, reason: { type: "string" } } } } } }, responses: { "200": { description: "Approval" }, "404": errors["404"], "409": { description: "Not pending any more" } } } },
-      "/v1/audit": { get: { summary: "Query decisions (oldest first)", parameters: [...["grant", "server", "tool", "decision", "since", "until"].map((n) => ({ name: n, in: "query", schema: { type: "string" } })), ...pageParams], responses: { "200": { description: "A page of audit rows" } } } },
+      "/v1/audit": { get: { summary: "Query decisions (oldest first)", parameters: [...["grant", "subject", "server", "tool", "decision", "since", "until"].map((n) => ({ name: n, in: "query", schema: { type: "string" } })), ...pageParams], responses: { "200": { description: "A page of audit rows" } } } },
       "/v1/audit/export": { get: { summary: "All matching audit rows as JSON lines", responses: { "200": { description: "application/x-ndjson" } } } },
       "/healthz": { get: { security: [], summary: "Liveness", responses: { "200": { description: "Alive" } } } },
       "/readyz": { get: { security: [], summary: "Readiness (store reachable)", responses: { "200": { description: "Ready" }, "503": { description: "Not ready, with the reason" } } } },

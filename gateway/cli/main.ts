@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   quickstart: { summary: "the quickstart: gateway + pulumi up + a demo (what npm start runs)", load: async () => (await import("./quickstart-command.ts")).quickstartCommand },
   approvals: { summary: "list, show, approve and deny tool calls waiting for a person", load: async () => (await import("./approvals-command.ts")).approvalsCommand },
   tools: { summary: "a server's tools from the catalog: risk, evidence, changes; review them", load: async () => (await import("./tools-command.ts")).toolsCommand },
+  grants: { summary: "whoami: which grant and policy a token gets on a server, and why", load: async () => (await import("./grants-command.ts")).grantsCommand },
   serve: { summary: "run the gateway (proxy + admin API)", load: async () => (await import("./serve-command.ts")).serveCommand },
 };
 

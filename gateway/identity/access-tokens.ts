@@ -1,9 +1,21 @@
 import { createHash } from "node:crypto";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import type { Caller, RuntimeView, TrustedIdentityProvider } from "../contracts.ts";
+import { createDiscovery, type Discovery } from "./discovery.ts";
 
-/** Why an access token was not accepted: 401 (the token), or 503 (the identity provider could not be asked: the token may be fine). */
-export type TokenCheck = { ok: true; caller: Caller; expiresAt: number | null } | { ok: false; status: 401 | 503; reason: string };
+/**
+ * An accepted access token: who calls, until when, how it was checked and which accepted audience it carries; or why
+ * it was not accepted: 401 (the token), or 503 (the identity provider could not be asked: the token may be fine).
+ */
+export type TokenCheck = AcceptedToken | { ok: false; status: 401 | 503; reason: string };
+export interface AcceptedToken {
+  ok: true;
+  caller: Caller;
+  expiresAt: number | null;
+  via: "jwt" | "introspection";
+  /** The `aud` value that was accepted: the server's resource URL or one of the provider's `audiences`. */
+  audience: string;
+}
 
 export interface AccessTokenVerifierOptions {
   view: Pick<RuntimeView, "identityProviderByIssuer">;
@@ -15,6 +27,10 @@ export interface AccessTokenVerifierOptions {
   unknownKidCooldownMs?: number;
   /** Longest an introspection answer is reused (default 5 min; never past the token's exp). */
   introspectionCacheMs?: number;
+  /** Most verified JWTs remembered (default 10 000; 0 turns the cache off). */
+  verifiedCacheSize?: number;
+  /** Issuers' metadata, shared with the rest of the gateway (default: a cache of its own). */
+  discovery?: Discovery;
   fetch?: typeof fetch;
   clock?: () => number;
 }
@@ -26,6 +42,20 @@ export interface AccessTokenVerifier {
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const FETCH_TIMEOUT_MS = 5_000;
 const MAX_INTROSPECTED = 10_000;
+
+/**
+ * A JWT that passed every check, remembered under the SHA-256 of the token and the resource it was checked for. It
+ * is reused only while the token has not expired (exp + clock skew), the provider is still the same version, and the
+ * key set that verified it is still the provider's current, unexpired one: a refetched JWKS (rotation, a removed
+ * key) or a changed provider verifies the token again from scratch.
+ */
+interface VerifiedJwt {
+  check: AcceptedToken;
+  provider: string;
+  version: number;
+  keys: NonNullable<KeyCache["keys"]>;
+  until: number;
+}
 
 interface KeyCache {
   /** Keys as last fetched; used until `expiresAt`. */
@@ -50,8 +80,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const cooldownMs = options.unknownKidCooldownMs ?? 30_000;
   const introspectionCacheMs = options.introspectionCacheMs ?? 300_000;
   const caches = new Map<string, KeyCache>();
-  const metadata = new Map<string, { until: number; value: Promise<Record<string, unknown>> }>();
+  const discovery = options.discovery ?? createDiscovery({ clock });
   const introspected = new Map<string, { until: number; check: TokenCheck }>();
+  const verifiedCacheSize = options.verifiedCacheSize ?? 10_000;
+  const verified = new Map<string, VerifiedJwt>();
 
   async function getJson(url: string, init?: RequestInit): Promise<Record<string, unknown>> {
     const res = await doFetch(url, { ...init, redirect: "error", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
@@ -61,27 +93,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     return body as Record<string, unknown>;
   }
 
-  /** The issuer's metadata (OpenID discovery, then RFC 8414), remembered for an hour; a failure is retried on the next call. */
-  function discover(p: TrustedIdentityProvider): Promise<Record<string, unknown>> {
-    const known = metadata.get(p.issuer);
-    if (known && known.until > clock()) return known.value;
-    const base = p.issuer.replace(/\/+$/, "");
-    const value = getJson(`${base}/.well-known/openid-configuration`)
-      .catch(() => getJson(`${new URL(p.issuer).origin}/.well-known/oauth-authorization-server${new URL(p.issuer).pathname.replace(/\/+$/, "")}`))
-      .then((m) => {
-        if (m.issuer !== p.issuer) throw new Error(`the metadata of ${p.issuer} names issuer ${JSON.stringify(m.issuer)}`);
-        return m;
-      });
-    metadata.set(p.issuer, { until: clock() + 3_600_000, value });
-    value.catch(() => metadata.delete(p.issuer));
-    return value;
-  }
-
   async function jwksUriOf(p: TrustedIdentityProvider): Promise<string> {
-    if (p.jwksUri) return p.jwksUri;
-    const uri = (await discover(p)).jwks_uri;
-    if (typeof uri !== "string") throw new Error(`the metadata of ${p.issuer} has no jwks_uri`);
-    return uri;
+    return p.jwksUri ?? discovery.endpoint(p, "jwks_uri");
   }
 
   function cacheOf(p: TrustedIdentityProvider): KeyCache {
@@ -105,7 +118,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   }
 
   /** Keys that may verify a token with this kid, fetching when needed; a string says why none can be had (503). */
-  async function keysFor(p: TrustedIdentityProvider, kid: string | undefined): Promise<ReturnType<typeof createLocalJWKSet> | string> {
+  async function keysFor(p: TrustedIdentityProvider, kid: string | undefined): Promise<NonNullable<KeyCache["keys"]> | string> {
     const cache = cacheOf(p);
     const now = clock();
     const unreachable = (error: unknown) => `the identity provider's keys could not be fetched (${p.name}: ${(error as Error).message})`;
@@ -128,7 +141,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       // Half-way through their lifetime, keys are refreshed in the background; failures leave the cached ones.
       refresh(p, cache).catch(() => {});
     }
-    return cache.keys!.set;
+    return cache.keys!;
   }
 
   function callerOf(p: TrustedIdentityProvider, payload: JWTPayload | Record<string, unknown>, token: string): Caller | undefined {
@@ -138,7 +151,32 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     return { provider: p.name, subject, ...(clientId !== undefined ? { clientId } : {}), claims: payload as Record<string, unknown>, token };
   }
 
+  /** A remembered verification of this token for this resource, if it still stands (see VerifiedJwt). */
+  function rememberedJwt(key: string): AcceptedToken | undefined {
+    const hit = verified.get(key);
+    if (!hit) return undefined;
+    const now = clock();
+    const p = options.view.identityProviderByIssuer(hit.check.caller.claims.iss as string);
+    const cache = p?.name === hit.provider && p.version === hit.version ? caches.get(p.name) : undefined;
+    if (!cache || cache.keys !== hit.keys || hit.until <= now || hit.keys.expiresAt <= now) {
+      verified.delete(key);
+      return undefined;
+    }
+    // As on the full path: half-way through the keys' lifetime they are refreshed in the background (which retires this entry).
+    if (now - hit.keys.fetchedAt > jwksCacheMs / 2) refresh(p!, cache).catch(() => {});
+    return hit.check;
+  }
+
+  function remember(key: string, p: TrustedIdentityProvider, keys: NonNullable<KeyCache["keys"]>, check: AcceptedToken): void {
+    if (verifiedCacheSize === 0 || check.expiresAt === null) return;
+    if (verified.size >= verifiedCacheSize) verified.delete(verified.keys().next().value!);
+    verified.set(key, { check, provider: p.name, version: p.version, keys, until: check.expiresAt + p.clockSkewSeconds * 1000 });
+  }
+
   async function verifyJwt(token: string, resource: string): Promise<TokenCheck> {
+    const key = verifiedCacheSize === 0 ? "" : createHash("sha256").update(token).update("\n").update(resource).digest("base64url");
+    const known = verifiedCacheSize === 0 ? undefined : rememberedJwt(key);
+    if (known) return known;
     let iss: unknown;
     let kid: string | undefined;
     try {
@@ -154,7 +192,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     const keys = await keysFor(p, kid);
     if (typeof keys === "string") return { ok: false, status: 503, reason: keys };
     try {
-      const { payload } = await jwtVerify(token, keys, {
+      const { payload } = await jwtVerify(token, keys.set, {
         issuer: p.issuer,
         audience: [resource, ...p.audiences],
         algorithms: p.algorithms,
@@ -164,7 +202,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       });
       const caller = callerOf(p, payload, token);
       if (!caller) return { ok: false, status: 401, reason: "the access token names no subject (sub) or client (client_id)" };
-      return { ok: true, caller, expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : null };
+      const check: AcceptedToken = { ok: true, caller, expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : null, via: "jwt", audience: acceptedAudience(payload.aud, resource, p)! };
+      remember(key, p, keys, check);
+      return check;
     } catch (error) {
       return { ok: false, status: 401, reason: jwtFailure(error, resource) };
     }
@@ -182,7 +222,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     for (const p of candidates) {
       let answer: Record<string, unknown>;
       try {
-        const endpoint = p.introspectionEndpoint ?? (await discover(p)).introspection_endpoint;
+        const endpoint = p.introspectionEndpoint ?? (await discovery.metadata(p)).introspection_endpoint;
         if (typeof endpoint !== "string") continue;
         const basic = Buffer.from(`${encodeURIComponent(p.clientId!)}:${encodeURIComponent(p.clientSecret!)}`).toString("base64");
         answer = await getJson(endpoint, { method: "POST", headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body: new URLSearchParams({ token, token_type_hint: "access_token" }) });
@@ -208,17 +248,22 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     const skew = p.clockSkewSeconds * 1000;
     if (typeof answer.exp === "number" && answer.exp * 1000 + skew <= now) return { ok: false, status: 401, reason: "the access token expired" };
     if (typeof answer.nbf === "number" && answer.nbf * 1000 - skew > now) return { ok: false, status: 401, reason: "the access token is not valid yet (nbf)" };
-    const aud = answer.aud === undefined ? [] : Array.isArray(answer.aud) ? answer.aud : [answer.aud];
-    const accepted = [resource, ...p.audiences];
-    if (!aud.some((a) => accepted.includes(a as string))) return { ok: false, status: 401, reason: `the access token's audience is not this server's resource ${resource}` };
+    const audience = acceptedAudience(answer.aud, resource, p);
+    if (audience === undefined) return { ok: false, status: 401, reason: `the access token's audience is not this server's resource ${resource}` };
     const caller = callerOf(p, answer, token);
     if (!caller) return { ok: false, status: 401, reason: "the access token names no subject (sub) or client (client_id)" };
-    return { ok: true, caller, expiresAt: typeof answer.exp === "number" ? answer.exp * 1000 : null };
+    return { ok: true, caller, expiresAt: typeof answer.exp === "number" ? answer.exp * 1000 : null, via: "introspection", audience };
   }
 
   return {
     verify: (token, resource) => (JWT_SHAPE.test(token) ? verifyJwt(token, resource) : introspect(token, resource)),
   };
+}
+
+/** The first accepted audience the token's `aud` holds: the server's resource URL before the provider's audiences. */
+function acceptedAudience(aud: unknown, resource: string, p: TrustedIdentityProvider): string | undefined {
+  const held = aud === undefined ? [] : Array.isArray(aud) ? aud : [aud];
+  return [resource, ...p.audiences].find((a) => held.includes(a));
 }
 
 /** A reason for a refused JWT that names what failed, never the token. */

@@ -21,17 +21,47 @@ export function conditionHolds(claims: Record<string, unknown>, condition: Claim
   return typeof value === "string" && value.split(" ").includes(wanted);
 }
 
+type Who = Pick<Caller, "provider" | "subject" | "clientId" | "claims">;
+
+/** `emailDomain`: the caller's `email` is at that domain (any case) and `email_verified` is true. */
+function emailDomainHolds(domain: string, claims: Record<string, unknown>): boolean {
+  const email = claims.email;
+  const at = typeof email === "string" ? email.slice(email.lastIndexOf("@") + 1).toLowerCase() : undefined;
+  return claims.email_verified === true && at === domain.toLowerCase();
+}
+
 /** Every condition of a grant's `identity` holds for the caller (the provider too). */
-export function identityMatches(match: GrantIdentityMatch, caller: Pick<Caller, "provider" | "subject" | "clientId" | "claims">): boolean {
+export function identityMatches(match: GrantIdentityMatch, caller: Who): boolean {
   if (match.identityProvider !== caller.provider) return false;
   if (match.subject !== undefined && match.subject !== caller.subject) return false;
   if (match.clientId !== undefined && match.clientId !== caller.clientId) return false;
-  if (match.emailDomain !== undefined) {
-    const email = caller.claims.email;
-    const domain = typeof email === "string" ? email.slice(email.lastIndexOf("@") + 1).toLowerCase() : undefined;
-    if (caller.claims.email_verified !== true || domain !== match.emailDomain.toLowerCase()) return false;
-  }
+  if (match.emailDomain !== undefined && !emailDomainHolds(match.emailDomain, caller.claims)) return false;
   return (match.claims ?? []).every((c) => conditionHolds(caller.claims, c));
+}
+
+/** One condition of a grant's identity, said in words, and whether it holds; `claims` are the claims it reads. */
+export interface ConditionOutcome {
+  condition: string;
+  holds: boolean;
+  claims: string[];
+}
+
+/**
+ * Each condition of a grant's `identity` and whether it holds for the caller, with the same tests as
+ * identityMatches (which holds exactly when every outcome here holds). For `toolgate grants whoami`: off the hot path.
+ */
+export function identityConditions(match: GrantIdentityMatch, caller: Who): ConditionOutcome[] {
+  const outcomes: ConditionOutcome[] = [{ condition: `identity provider is ${match.identityProvider}`, holds: match.identityProvider === caller.provider, claims: ["iss"] }];
+  if (match.subject !== undefined) outcomes.push({ condition: `subject is ${JSON.stringify(match.subject)}`, holds: match.subject === caller.subject, claims: ["sub"] });
+  if (match.clientId !== undefined) outcomes.push({ condition: `client is ${JSON.stringify(match.clientId)}`, holds: match.clientId === caller.clientId, claims: ["client_id", "azp"] });
+  if (match.emailDomain !== undefined) {
+    outcomes.push({ condition: `verified email at ${match.emailDomain}`, holds: emailDomainHolds(match.emailDomain, caller.claims), claims: ["email", "email_verified"] });
+  }
+  for (const c of match.claims ?? []) {
+    const wanted = c.equals !== undefined ? `equals ${JSON.stringify(c.equals)}` : `contains ${JSON.stringify(c.contains)}`;
+    outcomes.push({ condition: `${c.claim} ${wanted}`, holds: conditionHolds(caller.claims, c), claims: [c.claim] });
+  }
+  return outcomes;
 }
 
 /**
@@ -41,6 +71,17 @@ export function identityMatches(match: GrantIdentityMatch, caller: Pick<Caller, 
 export function specificity(match: GrantIdentityMatch): [subject: number, conditions: number] {
   const conditions = (match.clientId !== undefined ? 1 : 0) + (match.emailDomain !== undefined ? 1 : 0) + (match.claims?.length ?? 0);
   return [match.subject !== undefined ? 1 : 0, conditions];
+}
+
+/** Positive when grant `a` is more specific than `b`, 0 when equally specific (grants by identity only). */
+export function compareSpecificity(a: GrantIdentity, b: GrantIdentity): number {
+  const [ra, rb] = [specificity(a.identity!), specificity(b.identity!)];
+  return ra[0] - rb[0] || ra[1] - rb[1];
+}
+
+/** Sort order: the most specific grant first, then by name. */
+export function mostSpecificFirst(a: GrantIdentity, b: GrantIdentity): number {
+  return compareSpecificity(b, a) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 export type GrantSelection =
@@ -53,13 +94,11 @@ export type GrantSelection =
  * ones left out), the most specific. Two equally specific matches are refused, so adding a grant never silently
  * changes who gets what.
  */
-export function selectGrant(grants: readonly GrantIdentity[], caller: Pick<Caller, "provider" | "subject" | "clientId" | "claims">, server: string, now: number): GrantSelection {
+export function selectGrant(grants: readonly GrantIdentity[], caller: Who, server: string, now: number): GrantSelection {
   const matched = grants.filter((g) => g.identity && (g.expiresAt === null || g.expiresAt > now) && identityMatches(g.identity, caller));
   if (matched.length === 0) return { ok: false, reason: "none", message: `no grant for ${caller.subject} on server ${server}` };
-  const rank = (g: GrantIdentity) => specificity(g.identity!);
-  const better = (a: [number, number], b: [number, number]) => a[0] - b[0] || a[1] - b[1];
-  const sorted = [...matched].sort((a, b) => better(rank(b), rank(a)) || (a.name < b.name ? -1 : 1));
-  const top = sorted.filter((g) => better(rank(g), rank(sorted[0]!)) === 0);
+  const sorted = [...matched].sort(mostSpecificFirst);
+  const top = sorted.filter((g) => compareSpecificity(g, sorted[0]!) === 0);
   if (top.length > 1) {
     const names = top.map((g) => `"${g.name}"`).join(" and ");
     return { ok: false, reason: "ambiguous", grants: top, message: `grants ${names} both match ${caller.subject} on server ${server} and are equally specific; make one more specific (docs/identity.md)` };

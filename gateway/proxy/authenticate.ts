@@ -1,12 +1,22 @@
 import { createHash } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import type { Caller, GrantIdentity, RuntimeView } from "../contracts.ts";
-import type { AccessTokenVerifier } from "../identity/access-tokens.ts";
-import { selectGrant } from "../identity/claims.ts";
+import type { AcceptedToken, AccessTokenVerifier } from "../identity/access-tokens.ts";
+import { selectGrant, type GrantSelection } from "../identity/claims.ts";
 
+/**
+ * Who is calling and with which grant, or why not. `accepted` is set once an access token passed its checks (also
+ * when no grant is found for it, with `unmatched` saying whether none matched or two tied).
+ */
 export type Authentication =
-  | { ok: true; grant: GrantIdentity; tokenHash: string; caller?: Caller }
-  | { ok: false; status: 401 | 403 | 503; message: string; headers: Record<string, string> };
+  | { ok: true; grant: GrantIdentity; tokenHash: string; caller?: Caller; accepted?: AcceptedToken }
+  | { ok: false; status: 401 | 403 | 503; message: string; headers: Record<string, string>; accepted?: AcceptedToken; unmatched?: Extract<GrantSelection, { ok: false }>["reason"] };
+
+/** What authenticate needs to check access tokens for a server: the verifier and the server's resource URLs. */
+export interface IdentityCheck {
+  verifier: AccessTokenVerifier;
+  urls: ResourceUrls;
+}
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
 /** Grant tokens start with this; any other bearer is an access token from an identity provider. */
@@ -29,6 +39,14 @@ export function resourceUrls(publicUrl: string, serverName: string): ResourceUrl
   return { resource: `${publicUrl}${path}`, metadata: `${publicUrl}/.well-known/oauth-protected-resource${path}` };
 }
 
+/**
+ * How bearers to a server are checked: access tokens only while some identity provider is configured (until then
+ * every bearer is a grant token). The proxy and `toolgate grants whoami` both ask this.
+ */
+export function identityCheckFor(identity: { verifier: AccessTokenVerifier; active: () => boolean } | undefined, publicUrl: (() => string) | undefined, serverName: string): IdentityCheck | undefined {
+  return identity?.active() && publicUrl ? { verifier: identity.verifier, urls: resourceUrls(publicUrl(), serverName) } : undefined;
+}
+
 /** The key a caller's calls are bound by (sessions, stdio pools, watches): per identity provider and subject. */
 export function callerKey(caller: Pick<Caller, "provider" | "subject">): string {
   return CALLER_KEY_PREFIX + createHash("sha256").update(`${caller.provider}\n${caller.subject}`).digest("hex");
@@ -43,11 +61,11 @@ const quoted = (text: string) => text.replace(/["\\]/g, "'").replace(/[^\x20-\x7
  * grant for it). 401s point at the server's Protected Resource Metadata.
  */
 export async function authenticate(
-  req: IncomingMessage,
+  req: { headers: Pick<IncomingHttpHeaders, "authorization"> },
   view: RuntimeView,
   serverName: string,
   now: number,
-  identity?: { verifier: AccessTokenVerifier; urls: ResourceUrls },
+  identity?: IdentityCheck,
 ): Promise<Authentication> {
   const challenge = (error?: { code: string; description: string }) => ({
     "www-authenticate": [
@@ -70,8 +88,8 @@ export async function authenticate(
   }
   const caller = checked.caller;
   const selected = selectGrant(view.identityGrants(serverName), caller, serverName, now);
-  if (!selected.ok) return { ok: false, status: 403, message: selected.message.charAt(0).toUpperCase() + selected.message.slice(1), headers: {} };
-  return { ok: true, grant: selected.grant, tokenHash: callerKey(caller), caller };
+  if (!selected.ok) return { ok: false, status: 403, message: selected.message.charAt(0).toUpperCase() + selected.message.slice(1), headers: {}, accepted: checked, unmatched: selected.reason };
+  return { ok: true, grant: selected.grant, tokenHash: callerKey(caller), caller, accepted: checked };
 }
 
 function grantToken(token: string, view: RuntimeView, serverName: string, now: number, challenge: (error?: { code: string; description: string }) => Record<string, string>): Authentication {

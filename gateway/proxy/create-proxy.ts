@@ -6,11 +6,12 @@ import { classifyTool, GOVERNED_METHODS, type ToolDefinition } from "../../sdk/i
 import type { Approvals } from "../approvals/approvals.ts";
 import type { AuditSink, Caller, CounterStore, GrantIdentity, ProxyMetrics, RuntimeView, ServerTarget, ToolCatalogView } from "../contracts.ts";
 import type { AccessTokenVerifier } from "../identity/access-tokens.ts";
+import type { Discovery } from "../identity/discovery.ts";
 import { createUpstreamAuthorization } from "../identity/upstream-authorization.ts";
 import { mediaType } from "../http/media-type.ts";
 import { BodyTooLargeError, readBody } from "../http/read-body.ts";
 import type { ReplicaDirectory } from "../replicas.ts";
-import { authenticate, resourceUrls } from "./authenticate.ts";
+import { authenticate, identityCheckFor, resourceUrls } from "./authenticate.ts";
 import { FORWARDED_HEADER, forwardToReplica } from "./forward.ts";
 import { createGrantWatch } from "./grant-watch.ts";
 import { createHttpUpstream } from "./http-upstream.ts";
@@ -57,6 +58,8 @@ export interface ProxyDeps {
   identity?: { verifier: AccessTokenVerifier; active: () => boolean };
   /** The proxy's base URL as agents reach it: servers' resource URLs are `<it>/mcp/<server>`. */
   publicUrl?: () => string;
+  /** Identity providers' metadata (token exchange finds token endpoints there); default: a cache of the proxy's own. */
+  discovery?: Discovery;
 }
 
 export interface Proxy {
@@ -97,7 +100,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const binding = createSessionBinding(deps.sessionKey);
   const tasks = createSessionBinding(createHmac("sha256", deps.sessionKey).update("toolgate task binding").digest());
   const watch = createGrantWatch(deps.view, clock);
-  const upstreamAuthorization = createUpstreamAuthorization({ view: deps.view, dispatcher, clock });
+  const upstreamAuthorization = createUpstreamAuthorization({ view: deps.view, dispatcher, clock, ...(deps.discovery ? { discovery: deps.discovery } : {}) });
   const stdioLimits: StdioLimits = { active: 0, max: deps.maxStdioProcesses ?? 64, perGrant: new Map(), maxPerGrant: deps.maxStdioPerGrant ?? 8 };
   const upstreams = new Map<string, CachedUpstreams>();
   const replica = deps.replica ?? { id: "0", locate: async () => undefined };
@@ -298,8 +301,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       reject(res, 503, `The gateway cannot serve calls right now: ${problem} (fail closed)`, { "retry-after": "2" });
       return;
     }
-    const identity = deps.identity?.active() && deps.publicUrl ? { verifier: deps.identity.verifier, urls: resourceUrls(deps.publicUrl(), serverName) } : undefined;
-    const auth = await authenticate(req, deps.view, serverName, clock(), identity);
+    const auth = await authenticate(req, deps.view, serverName, clock(), identityCheckFor(deps.identity, deps.publicUrl, serverName));
     if (!auth.ok) {
       reject(res, auth.status, auth.message, auth.headers);
       return;

@@ -2,6 +2,8 @@ import type { AuditEntry, AuditSink } from "../contracts.ts";
 
 export interface AuditQuery {
   grant?: string;
+  /** The caller's subject (calls made with access tokens). */
+  subject?: string;
   server?: string;
   tool?: string;
   decision?: AuditEntry["decision"];
@@ -44,7 +46,7 @@ export interface AuditBackend {
   prune(cutoff: { before?: string; keepRows?: number }, limit: number): Promise<number>;
 }
 
-export type AuditColumn = "grant_name" | "server" | "tool" | "decision" | "time >=" | "time <";
+export type AuditColumn = "grant_name" | "subject" | "server" | "tool" | "decision" | "time >=" | "time <";
 
 export const AUDIT_COLUMNS = "time, request_id, grant_name, server, method, tool, decision, rule, message, policy, policy_version, argument_keys, upstream_status, latency_ms, subject";
 
@@ -146,6 +148,7 @@ export function createAuditLog(backend: AuditBackend, options: { flushMs?: numbe
       await flush();
       const where = [
         ...column("grant_name", q.grant),
+        ...column("subject", q.subject),
         ...column("server", q.server),
         ...column("tool", q.tool),
         ...column("decision", q.decision),

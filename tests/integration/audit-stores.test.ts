@@ -65,6 +65,16 @@ function describeAuditStore(name: string, open: () => Promise<{ audit: AuditStor
       assert.ok(left.includes("recent"));
     });
 
+    test("rows are found by the caller's subject; grant-token rows (no subject) are not", async () => {
+      audit.write(entry({ requestId: "by-alice", grant: "payments-team", subject: "alice" }));
+      audit.write(entry({ requestId: "by-bob", grant: "payments-team", subject: "bob" }));
+      audit.write(entry({ requestId: "by-token", grant: "payments-team" }));
+      await audit.flush();
+      const alice = await audit.query({ subject: "alice", limit: 1000 });
+      assert.deepEqual(alice.map((r) => [r.requestId, r.subject]), [["by-alice", "alice"]]);
+      assert.deepEqual((await audit.query({ subject: "alice", grant: "other", limit: 1000 })).map((r) => r.requestId), []);
+    });
+
     test("retention by rows keeps the newest n", async () => {
       for (let i = 0; i < 10; i++) audit.write(entry({ requestId: `row-${i}` }));
       await audit.flush();
