@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import type { Logger } from "pino";
+import type { Discovery } from "../../identity/discovery.ts";
 import type { ConfigStore, IdentityProviderRecord } from "../../store/config-store.ts";
 import { createApprovalGate, type ApprovalGate } from "./approval-gate.ts";
 import { deciderOf } from "./approver-access.ts";
@@ -15,6 +16,8 @@ export interface ApproverSignInDeps {
   /** The admin listener as browsers reach it. */
   adminBase: () => string;
   log: Logger;
+  /** Identity providers' metadata, shared with the proxy (default: a cache of its own). */
+  discovery?: Discovery;
   clock?: () => number;
 }
 
@@ -50,7 +53,7 @@ export function createApproverSignIn(deps: ApproverSignInDeps): ApproverSignIn {
   return {
     gate,
     mount(app, pageHeaders) {
-      mountSignInRoutes(app, { providers, sessions, oidc: createOidcSignIn(), adminBase: deps.adminBase, log: deps.log, pageHeaders });
+      mountSignInRoutes(app, { providers, sessions, oidc: createOidcSignIn(deps.discovery), adminBase: deps.adminBase, log: deps.log, pageHeaders });
     },
     async requesterOf(approval) {
       if (!approval.subject) return null;

@@ -1,5 +1,6 @@
 import * as oidc from "openid-client";
 import { ToolgateError } from "../../../sdk/index.ts";
+import { createDiscovery, type Discovery, type IssuerMetadata } from "../../identity/discovery.ts";
 
 /** What sign-in needs of an IdentityProvider object (the client secret decrypted). */
 export interface SignInProvider {
@@ -8,7 +9,7 @@ export interface SignInProvider {
   clientId: string;
   clientSecret?: string;
   clockSkewSeconds?: number;
-  /** Changes whenever the object does: cached discovery is dropped. */
+  /** Changes whenever the object does: its metadata is fetched again. */
   version: number;
 }
 
@@ -34,36 +35,34 @@ export interface OidcSignIn {
   finish(provider: SignInProvider, pending: PendingSignIn, callbackUrl: URL): Promise<SignedIn>;
 }
 
-const DISCOVERY_TTL_MS = 10 * 60_000;
 const TIMEOUT_SECONDS = 10;
 /** Claims that say how the token was made, not who the person is. */
 const TOKEN_MECHANICS = ["aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "s_hash", "auth_time", "jti", "sid", "iss", "azp", "acr", "amr"];
 
 /**
- * OIDC sign-in of approvers (authorization code + PKCE, openid-client): the IdP's metadata is discovered from its
- * issuer and cached per object version; a loopback `http` issuer (a development IdP, which the schema allows only on
- * localhost) is accepted, nothing else without TLS.
+ * OIDC sign-in of approvers (authorization code + PKCE, openid-client): the IdP's metadata comes from the gateway's
+ * discovery (gateway/identity/discovery.ts, shared with token checks and token exchange); a loopback `http` issuer
+ * (a development IdP, which the schema allows only on localhost) is accepted, nothing else without TLS.
  */
-export function createOidcSignIn(): OidcSignIn {
-  const configs = new Map<string, { version: number; at: number; config: Promise<oidc.Configuration> }>();
+export function createOidcSignIn(discovery: Discovery = createDiscovery()): OidcSignIn {
+  /** Per provider, while its metadata document and version stay the same (the configuration caches the IdP's keys). */
+  const configs = new Map<string, { metadata: IssuerMetadata; version: number; config: oidc.Configuration }>();
 
-  function configuration(p: SignInProvider): Promise<oidc.Configuration> {
-    const cached = configs.get(p.name);
-    if (cached && cached.version === p.version && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.config;
-    const auth = p.clientSecret ? oidc.ClientSecretBasic(p.clientSecret) : oidc.None();
-    const metadata = { [oidc.clockTolerance]: p.clockSkewSeconds ?? 30 };
-    const config = oidc
-      .discovery(new URL(p.issuer), p.clientId, metadata, auth, { timeout: TIMEOUT_SECONDS, ...(new URL(p.issuer).protocol === "http:" ? { execute: [oidc.allowInsecureRequests] } : {}) })
-      .then((c) => {
-        c.timeout = TIMEOUT_SECONDS;
-        return c;
-      });
-    configs.set(p.name, { version: p.version, at: Date.now(), config });
-    // A failed discovery is not remembered: the next sign-in tries again.
-    config.catch(() => configs.get(p.name)?.config === config && configs.delete(p.name));
-    return config.catch((error: unknown) => {
+  async function configuration(p: SignInProvider): Promise<oidc.Configuration> {
+    let metadata: IssuerMetadata;
+    try {
+      metadata = await discovery.metadata(p);
+    } catch (error) {
       throw new ToolgateError("unavailable", `Could not read the metadata of identity provider "${p.name}" (${p.issuer}): ${reasonOf(error)}`);
-    });
+    }
+    const cached = configs.get(p.name);
+    if (cached && cached.metadata === metadata && cached.version === p.version) return cached.config;
+    const auth = p.clientSecret ? oidc.ClientSecretBasic(p.clientSecret) : oidc.None();
+    const config = new oidc.Configuration(metadata as oidc.ServerMetadata, p.clientId, { [oidc.clockTolerance]: p.clockSkewSeconds ?? 30 }, auth);
+    if (new URL(p.issuer).protocol === "http:") oidc.allowInsecureRequests(config);
+    config.timeout = TIMEOUT_SECONDS;
+    configs.set(p.name, { metadata, version: p.version, config });
+    return config;
   }
 
   return {
