@@ -6,7 +6,7 @@ import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { freePort } from "../helpers/free-port.ts";
 import { rawPost } from "../helpers/mcp-client.ts";
 import { type PulumiProject, type PulumiResult } from "../helpers/pulumi.ts";
-import { copyNativeProject } from "../helpers/pulumi-native.ts";
+import { copyNativeProject, requireYamlLanguageHost } from "../helpers/pulumi-native.ts";
 
 /**
  * The native provider (issue 18) through the real Pulumi CLI against real gateways: examples/yaml, a Pulumi YAML
@@ -46,6 +46,7 @@ describe("a Pulumi YAML program (examples/yaml)", () => {
   const restoreProgram = () => writeFileSync(programFile(), original);
 
   before(async () => {
+    requireYamlLanguageHost();
     gateway = await startGateway();
     project = copyNativeProject("yaml");
     original = readFileSync(programFile(), "utf8");

@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "./cli.ts";
-import { copyProject, type PulumiProject } from "./pulumi.ts";
+import { copyProject, pulumiBinDir, type PulumiProject } from "./pulumi.ts";
 
 /** The directory holding the native provider's plugin, `pulumi-resource-toolgate` (run `npm run build` first). */
 export const PLUGIN_DIR = join(ROOT, "bin");
@@ -23,4 +23,11 @@ export function copyNativeProject(example: string): PulumiProject {
   const project = copyProject(example);
   usePluginFromRepository(project.dir);
   return project;
+}
+
+/** Fails with the reason when the YAML language host is missing (scripts/install-pulumi.sh builds it with Go). */
+export function requireYamlLanguageHost(): void {
+  if (!existsSync(join(pulumiBinDir(), "pulumi-language-yaml"))) {
+    throw new Error("pulumi-language-yaml is not in the Pulumi bin directory: scripts/install-pulumi.sh builds it from Go modules (needs Go), see its warning");
+  }
 }
