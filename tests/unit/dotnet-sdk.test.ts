@@ -13,7 +13,7 @@ const ROOT = new URL("../../", import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, ROOT), "utf8");
 const REGENERATE =
   "regenerate it with `pulumi package gen-sdk provider/native/schema.json --language dotnet` (docs/development.md, " +
-  "'The .NET SDK'), copy the output's dotnet/ into sdks/dotnet and write the schema's sha256sum into sdks/dotnet/.schema-sha256";
+  "'The native provider's schema and SDKs'), copy the output's dotnet/ into sdks/dotnet and write the schema's sha256sum into sdks/dotnet/.schema-sha256";
 
 const schemaText = read("provider/native/schema.json");
 const schema = JSON.parse(schemaText) as { version: string; resources: Record<string, unknown>; types: Record<string, unknown> };
