@@ -10,7 +10,7 @@ import { startRedis, type TestRedis } from "../helpers/redis.ts";
  * limit counters (tests/helpers/gateway.ts gives each gateway its own database). Each suite runs in its own
  * test process, as it does on SQLite.
  */
-const SUITES = ["admin-api", "admin-hardening", "proxy-enforcement", "proxy-relay", "approvals", "catalog", "provider-grpc", "server-config"];
+const SUITES = ["admin-api", "admin-hardening", "proxy-enforcement", "proxy-relay", "approvals", "catalog", "provider-grpc", "server-config", "identity-admin-api", "identity-tokens", "identity-whoami"];
 
 let postgres: TestPostgres;
 let redis: TestRedis;
