@@ -7,7 +7,8 @@
 # `pulumi package gen-sdk` hands code generation to the language host (pulumi-language-python, -go, -dotnet), and
 # the Go module proxy serves none of them, so this builds scripts/sdkgen (the generators of the CLI's own module,
 # github.com/pulumi/pulumi/pkg/v3/codegen, at the CLI's pin) and caches it beside the CLI. The .NET generator is
-# not in that module (it lives in pulumi-dotnet's language host), so there is no .NET SDK yet (docs/provider.md).
+# not in that module (it lives in pulumi-dotnet's language host): sdks/dotnet is generated apart and checked against
+# the schema's SHA-256 by tests/unit/dotnet-sdk.test.ts (docs/development.md).
 #
 # With --check, writes into a temporary directory and exits 1 when the checked-in SDKs differ; with --generator,
 # prints the generator's path.
