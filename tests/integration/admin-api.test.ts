@@ -161,7 +161,7 @@ describe("authentication", () => {
 test("/openapi.json describes every endpoint with the zod-generated schemas; /metrics is Prometheus text", async () => {
   const doc = (await call("GET", "/openapi.json")).body;
   assert.equal(doc.openapi, "3.1.0");
-  assert.deepEqual(Object.keys(doc.paths).sort(), ["/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/audit", "/v1/audit/export", "/v1/grants", "/v1/grants/{name}", "/v1/grants/{name}/rotate", "/v1/policies", "/v1/policies/{name}", "/v1/servers", "/v1/servers/{name}", "/v1/servers/{name}/tools", "/v1/servers/{name}/tools/refresh", "/v1/servers/{name}/tools/review", "/v1/approvals", "/v1/approvals/{id}", "/v1/approvals/{id}/approve", "/v1/approvals/{id}/deny", "/v1/webhooks", "/v1/webhooks/{name}", "/v1/identity-providers", "/v1/identity-providers/{name}"].sort());
+  assert.deepEqual(Object.keys(doc.paths).sort(), ["/healthz", "/metrics", "/openapi.json", "/readyz", "/v1/audit", "/v1/audit/export", "/v1/grants", "/v1/grants/{name}", "/v1/grants/{name}/rotate", "/v1/policies", "/v1/policies/{name}", "/v1/servers", "/v1/servers/{name}", "/v1/servers/{name}/tools", "/v1/servers/{name}/tools/refresh", "/v1/servers/{name}/tools/review", "/v1/approvals", "/v1/approvals/{id}", "/v1/approvals/{id}/approve", "/v1/approvals/{id}/deny", "/v1/webhooks", "/v1/webhooks/{name}", "/v1/identity-providers", "/v1/identity-providers/{name}", "/v1/identity/whoami"].sort());
   assert.deepEqual(doc.components.schemas.GrantSpec.required, ["name", "server"]);
   const metrics = await call("GET", "/metrics");
   assert.match(metrics.text, /^# HELP toolgate_decisions_total/m);
