@@ -3,7 +3,7 @@
 // JWT adds ≤ 0.05 ms p50 over a grant token. `npm run bench:identity` (CALLS=<calls per round>, ROUNDS=<rounds>).
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { createAccessTokenVerifier } from "../gateway/identity/access-tokens.ts";
 import { authenticate, resourceUrls, tokenHash } from "../gateway/proxy/authenticate.ts";
 import { createRuntimeView } from "../gateway/runtime-view.ts";

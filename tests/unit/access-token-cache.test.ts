@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import { createAccessTokenVerifier } from "../../gateway/identity/access-tokens.ts";
 import { createRuntimeView } from "../../gateway/runtime-view.ts";
 
