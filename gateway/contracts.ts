@@ -66,7 +66,11 @@ export interface Caller {
   claims: Record<string, unknown>;
   /** The access token itself: only for token exchange at the same IdP; never logged, never forwarded. */
   token: string;
-  /** When the access token expires (epoch ms, from `exp`), when known: an exchanged token is not reused past it. */
+  /**
+   * When the gateway stops accepting the access token (epoch ms: its `exp`, or the introspection answer's, plus the
+   * identity provider's clock skew), when known. Nothing outlives it: an exchanged token is not reused past it, a
+   * held call is not forwarded after it, and the caller's GET streams end at it (docs/identity.md).
+   */
   expiresAt?: number;
 }
 

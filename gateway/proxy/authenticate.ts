@@ -86,10 +86,20 @@ export async function authenticate(
     if (checked.status === 503) return { ok: false, status: 503, message: `Cannot check the access token right now: ${checked.reason} (fail closed)`, headers: { "retry-after": "5" } };
     return { ok: false, status: 401, message: `Access token refused: ${checked.reason}`, headers: challenge({ code: "invalid_token", description: checked.reason }) };
   }
-  const caller = checked.caller;
+  const caller = withExpiry(checked.caller, checked.expiresAt, view);
   const selected = selectGrant(view.identityGrants(serverName), caller, serverName, now);
   if (!selected.ok) return { ok: false, status: 403, message: selected.message.charAt(0).toUpperCase() + selected.message.slice(1), headers: {}, accepted: checked, unmatched: selected.reason };
   return { ok: true, grant: selected.grant, tokenHash: callerKey(caller), caller, accepted: checked };
+}
+
+/**
+ * The caller with `expiresAt`: the moment this gateway stops accepting its token (exp plus the provider's clock
+ * skew, as the check allows), so what outlives the request (a held call, a stream) never outlives the token.
+ */
+function withExpiry(caller: Caller, exp: number | null, view: RuntimeView): Caller {
+  if (exp === null) return caller;
+  const skewMs = (view.identityProvider(caller.provider)?.clockSkewSeconds ?? 0) * 1000;
+  return { ...caller, expiresAt: exp + skewMs };
 }
 
 function grantToken(token: string, view: RuntimeView, serverName: string, now: number, challenge: (error?: { code: string; description: string }) => Record<string, string>): Authentication {

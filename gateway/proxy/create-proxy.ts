@@ -12,6 +12,7 @@ import { mediaType } from "../http/media-type.ts";
 import { BodyTooLargeError, readBody } from "../http/read-body.ts";
 import type { ReplicaDirectory } from "../replicas.ts";
 import { authenticate, identityCheckFor, resourceUrls } from "./authenticate.ts";
+import { watchCallerExpiry } from "./caller-expiry.ts";
 import { FORWARDED_HEADER, forwardToReplica } from "./forward.ts";
 import { createGrantWatch } from "./grant-watch.ts";
 import { createHttpUpstream } from "./http-upstream.ts";
@@ -96,7 +97,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
   const maxBody = deps.maxBodyBytes ?? 4 * 1024 * 1024;
   const origins = createOriginPolicy(deps.allowedOrigins);
   const dispatcher = new Agent({ connections: null, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
-  const toolCallDeps: ToolCallDeps = { view: deps.view, counters: deps.counters, audit: deps.audit, metrics: deps.metrics, log: deps.log, catalog: deps.catalog, approvals: deps.approvals, holdProgressMs: deps.holdProgressMs ?? 10_000, clock };
+  const toolCallDeps: ToolCallDeps = { upstreamAuthorization: (target, caller) => upstreamAuthorization(target, caller), view: deps.view, counters: deps.counters, audit: deps.audit, metrics: deps.metrics, log: deps.log, catalog: deps.catalog, approvals: deps.approvals, holdProgressMs: deps.holdProgressMs ?? 10_000, clock };
   const binding = createSessionBinding(deps.sessionKey);
   const tasks = createSessionBinding(createHmac("sha256", deps.sessionKey).update("toolgate task binding").digest());
   const watch = createGrantWatch(deps.view, clock);
@@ -270,7 +271,14 @@ export function createProxy(deps: ProxyDeps): Proxy {
       if (roots.kind !== "client") message.result = { ...message.result, roots: roots.kind === "pinned" ? roots.roots : [] };
     }
     exchange.body = Buffer.from(JSON.stringify(message));
-    await upstream.post(exchange);
+    // A long-lived stream (2026 subscriptions/listen) ends when the caller's access token does, like a GET stream.
+    const expiry = exchange.longLived ? watchCallerExpiry(caller, clock) : undefined;
+    expiry?.signal.addEventListener("abort", () => res.destroy(), { once: true });
+    try {
+      await upstream.post(exchange);
+    } finally {
+      expiry?.stop();
+    }
   }
 
   /** A request of a stdio session that lives on another replica goes there. */
@@ -329,13 +337,24 @@ export function createProxy(deps: ProxyDeps): Proxy {
       return;
     }
     const { authorization } = upstreamAuth;
-    if (req.method === "GET") return upstreamFor(target).get({ req, res, grant: grant.name, tokenHash, ...(authorization !== undefined ? { authorization } : {}) });
+    if (req.method === "GET") {
+      // A stream ends when the caller's access token does: the client reconnects with a fresh one (docs/identity.md).
+      const expiry = watchCallerExpiry(caller, clock);
+      expiry.signal.addEventListener("abort", () => res.destroy(), { once: true });
+      try {
+        return await upstreamFor(target).get({ req, res, grant: grant.name, tokenHash, ...(authorization !== undefined ? { authorization } : {}) });
+      } finally {
+        expiry.stop();
+      }
+    }
     if (req.method === "DELETE") return upstreamFor(target).delete({ req, res, grant: grant.name, tokenHash, ...(authorization !== undefined ? { authorization } : {}) });
     // Only POSTs count as in-flight calls: GET streams are long-lived and end when the server closes.
     inFlight++;
     const startedHr = process.hrtime.bigint();
     // A revoked grant ends its calls: a held one is answered (denied), any other open stream is cut off.
     const revoked = new AbortController();
+    // A call held for approval is not run after the caller's access token expired.
+    const expiry = watchCallerExpiry(caller, clock);
     const release = watch.hold({
       grant: grant.name,
       tokenHash,
@@ -345,9 +364,10 @@ export function createProxy(deps: ProxyDeps): Proxy {
       },
     });
     try {
-      await handlePost(req, res, grant, tokenHash, caller, target, clock(), AbortSignal.any([shutdown.signal, revoked.signal]), authorization);
+      await handlePost(req, res, grant, tokenHash, caller, target, clock(), AbortSignal.any([shutdown.signal, revoked.signal, expiry.signal]), authorization);
     } finally {
       release();
+      expiry.stop();
       deps.metrics.latency("POST", Number(process.hrtime.bigint() - startedHr) / 1e9);
       inFlight--;
       if (closing && inFlight === 0) drained?.();

@@ -3,6 +3,7 @@ import type { ServerResponse } from "node:http";
 import { printable } from "../../sdk/index.ts";
 import type { Approvals } from "../approvals/approvals.ts";
 import type { Caller, GrantIdentity, ServerTarget } from "../contracts.ts";
+import type { UpstreamAuthorization } from "../identity/upstream-authorization.ts";
 import type { ProxyDeps } from "./create-proxy.ts";
 import { currentGrant } from "./authenticate.ts";
 import { gateToolCall, type Gate } from "./enforce.ts";
@@ -14,6 +15,8 @@ export type ToolCallDeps = Pick<ProxyDeps, "view" | "counters" | "audit" | "metr
   approvals: Approvals | undefined;
   holdProgressMs: number;
   clock: () => number;
+  /** The upstream's Authorization for the caller, asked again when a held call is forwarded (a token exchanged then). */
+  upstreamAuthorization?: (target: ServerTarget, caller: Caller | undefined) => Promise<UpstreamAuthorization>;
 };
 
 /**
@@ -31,7 +34,9 @@ export async function relayToolCall(deps: ToolCallDeps, x: Exchange, grant: Gran
   };
   let gate: Gate = await decide(grant);
   let writer: ServerResponse = x.res;
+  let wasHeld = false;
   while (!gate.allowed && gate.pending?.mode === "hold") {
+    wasHeld = true;
     const held = await holdForDecision(deps.approvals!, x.req, x.res, x.message, gate.pending.approval, deps.holdProgressMs, interrupt);
     if (held.writer) writer = held.writer;
     if (held.interrupted === "gone") return; // The agent went away; the approval stays for a retry.
@@ -50,7 +55,21 @@ export async function relayToolCall(deps: ToolCallDeps, x: Exchange, grant: Gran
       gate = { allowed: false, policy: gate.policy, decision: { effect: "deny", rule: gate.decision.rule, message: `Grant "${grant.name}" was revoked, rotated or expired while the call waited for approval, so it was not run`, reservations: [] } };
       break;
     }
+    if (caller?.expiresAt !== undefined && caller.expiresAt <= deps.clock()) {
+      gate = { allowed: false, policy: gate.policy, decision: { effect: "deny", rule: gate.decision.rule, message: `The caller's access token expired at ${new Date(caller.expiresAt).toISOString()} while the call waited for approval, so it was not run; call again with a fresh token (approval ${gate.pending.approval.id} stays as it is)`, reservations: [] } };
+      break;
+    }
     gate = await decide(now);
+  }
+  let authorization = x.authorization;
+  if (wasHeld && gate.allowed && deps.upstreamAuthorization) {
+    // The token exchanged when the call arrived may have expired during the hold: the cache gives one still valid, or a new one.
+    const upstreamAuth = await deps.upstreamAuthorization(target, caller);
+    if (upstreamAuth.ok) authorization = upstreamAuth.authorization;
+    else {
+      await refund(deps, gate, target.name);
+      gate = { allowed: false, policy: gate.policy, decision: { effect: "deny", rule: "token_exchange", message: `The call was approved but not run: ${upstreamAuth.message}`, reservations: [] } };
+    }
   }
   const audit = (decision: "allow" | "deny", rule: string, text: string, upstreamStatus: number | null) =>
     deps.audit.write({
@@ -81,7 +100,7 @@ export async function relayToolCall(deps: ToolCallDeps, x: Exchange, grant: Gran
     return;
   }
   deps.metrics.decision("allow", "", target.name);
-  const outcome = await upstream.post({ ...x, res: writer });
+  const outcome = await upstream.post({ ...x, res: writer, ...(authorization !== undefined ? { authorization } : {}) });
   if (gaveNoEffect(outcome)) await refund(deps, gate, target.name);
   const approved = gate.approval ? `approved call (${gate.approval.id}, by ${printable(gate.approval.decidedBy ?? "")})` : "";
   audit("allow", "", outcome.failure ? `${approved ? `${approved}; ` : ""}upstream ${outcome.failure}` : approved, outcome.status);
