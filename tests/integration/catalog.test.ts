@@ -14,6 +14,7 @@ import { createPagedServer, VARIANT_CLIENT, type PagedTools } from "../fixtures/
 import { ROOT, toolgate } from "../helpers/cli.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { connect, text } from "../helpers/mcp-client.ts";
+import { eventually } from "../helpers/upstreams.ts";
 
 let gw: TestGateway;
 let shifty: EverythingHttp;
@@ -299,7 +300,8 @@ test("a tool first seen in an agent's list is added unreviewed: pin denies it un
     assert.equal(await call(agent, "export_orders"), pinnedDenial("paged-d", "export_orders"));
     const added = (await entry("paged-d", "export_orders"))!;
     assert.deepEqual([added.category, added.changed, added.reviewedHash], ["read", true, ""]);
-    const events = await gw.admin.getJson<{ items: { method: string; tool: string; message: string }[] }>("/v1/audit", { server: "paged-d", decision: "event" });
+    // The event is written once the tool is stored, which on PostgreSQL can finish just after the call's answer.
+    const events = await eventually(() => gw.admin.getJson<{ items: { method: string; tool: string; message: string }[] }>("/v1/audit", { server: "paged-d", decision: "event" }), (page) => page.items.length > 0);
     assert.deepEqual(events.items.map((e) => [e.method, e.tool]), [["catalog/tool_added", "export_orders"]]);
     assert.match(events.items[0]!.message, /^first seen in an agent's tools\/list \([0-9a-f]{12}\); not reviewed$/);
 
