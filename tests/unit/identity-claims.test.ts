@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { claimValue, conditionHolds, identityMatches, selectGrant } from "../../gateway/identity/claims.ts";
+import { claimValue, conditionHolds, identityConditions, identityMatches, selectGrant } from "../../gateway/identity/claims.ts";
 import type { GrantIdentity } from "../../gateway/contracts.ts";
 
 const alice = { provider: "corp", subject: "alice", clientId: "agent", claims: { sub: "alice", email: "alice@Example.com", email_verified: true, groups: ["payments", "oncall"], scope: "mcp tools:call", realm_access: { roles: ["admin"] } } };
@@ -35,4 +35,27 @@ test("the most specific grant wins: subject beats any number of conditions, more
   assert.deepEqual(none, { ok: false, reason: "none", message: "no grant for alice on server s" });
   // An expired grant is left out: the next most specific applies.
   assert.equal((selectGrant([grant("old", { identityProvider: "corp", subject: "alice" }, 10), team], alice, "s", 20) as { grant: GrantIdentity }).grant.name, "team");
+});
+
+test("whoami's per-condition outcomes agree with the match the proxy makes, and say which condition failed", () => {
+  const matches: GrantIdentity["identity"][] = [
+    { identityProvider: "corp" },
+    { identityProvider: "other" },
+    { identityProvider: "corp", subject: "alice", clientId: "agent" },
+    { identityProvider: "corp", subject: "bob" },
+    { identityProvider: "corp", clientId: "nightly" },
+    { identityProvider: "corp", emailDomain: "example.com", claims: [{ claim: "groups", contains: "oncall" }] },
+    { identityProvider: "corp", emailDomain: "other.example" },
+    { identityProvider: "corp", claims: [{ claim: "realm_access.roles", contains: "admin" }, { claim: "scope", contains: "admin" }] },
+  ];
+  for (const match of matches) assert.equal(identityConditions(match!, alice).every((c) => c.holds), identityMatches(match!, alice), JSON.stringify(match));
+  assert.deepEqual(
+    identityConditions({ identityProvider: "corp", subject: "bob", emailDomain: "example.com", claims: [{ claim: "scope", contains: "admin" }] }, alice).map((c) => [c.condition, c.holds, c.claims]),
+    [
+      ["identity provider is corp", true, ["iss"]],
+      ['subject is "bob"', false, ["sub"]],
+      ["verified email at example.com", true, ["email", "email_verified"]],
+      ['scope contains "admin"', false, ["scope"]],
+    ],
+  );
 });
