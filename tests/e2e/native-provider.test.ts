@@ -82,6 +82,7 @@ describe("a Pulumi YAML program (examples/yaml)", () => {
   test("the grant token is a secret output that works at the gateway; the url is plain; neither state nor output holds a secret in clear", async () => {
     const shown = await ok(project, ["stack", "output"]);
     assert.match(shown, /token\s+\[secret\]/);
+    assert.match(shown, /mcpUrl\s+http:\/\/127\.0\.0\.1:\d+\/mcp\/upstream/, "the url is not secret");
     assert.equal(JSON.parse(await ok(project, ["stack", "output", "mcpUrl", "--json"])), `${gateway.proxyUrl}/mcp/upstream`);
     const token = JSON.parse(await project.ok(["stack", "output", "token", "--json", "--show-secrets"])) as string;
     assert.match(token, /^\S{20,}$/);
