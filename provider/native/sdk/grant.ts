@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { unsetOutputs } from "./outputs.ts";
 import { McpServer } from "./mcp-server.ts";
 import { Policy } from "./policy.ts";
 
@@ -53,7 +54,7 @@ export class Grant extends pulumi.CustomResource {
     super(
       "toolgate:index:Grant",
       name,
-      { name: undefined, expiresAt: undefined, ...args, server, policy, token: undefined, url: undefined, owner: undefined, version: undefined },
+      { ...unsetOutputs("toolgate:index:Grant"), ...args, server, policy },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "token"] },
     );
   }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { unsetOutputs } from "./outputs.ts";
 import type { JWT_ALGORITHMS } from "../../../sdk/index.ts";
 
 export interface IdentityProviderArgs {
@@ -54,14 +55,7 @@ export class IdentityProvider extends pulumi.CustomResource {
     super(
       "toolgate:index:IdentityProvider",
       name,
-      {
-        ...args,
-        clientSecret: args.clientSecret === undefined ? undefined : pulumi.secret(args.clientSecret),
-        clientSecretDigest: undefined,
-        clientSecretRevision: undefined,
-        owner: undefined,
-        version: undefined,
-      },
+      { ...unsetOutputs("toolgate:index:IdentityProvider"), ...args, clientSecret: args.clientSecret === undefined ? undefined : pulumi.secret(args.clientSecret) },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientSecret"] },
     );
   }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { unsetOutputs } from "./outputs.ts";
 import type { McpServerCredentials, McpServerRoot, McpServerTransport } from "../../mcp-server.ts";
 
 export type { McpServerCredentials, McpServerRoot, McpServerTransport };
@@ -69,22 +70,7 @@ export class McpServer extends pulumi.CustomResource {
     super(
       "toolgate:index:McpServer",
       name,
-      {
-        // Every output needs a key here, or the SDK never resolves it (a defaulted name would stay undefined).
-        name: undefined,
-        timeoutMs: undefined,
-        totalTimeoutMs: undefined,
-        maxInFlight: undefined,
-        roots: undefined,
-        description: undefined,
-        labels: undefined,
-        ...args,
-        transport: withSecretCredentials(args.transport),
-        credentials: undefined,
-        credentialRevisions: undefined,
-        owner: undefined,
-        version: undefined,
-      },
+      { ...unsetOutputs("toolgate:index:McpServer"), ...args, transport: withSecretCredentials(args.transport) },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "credentials"] },
     );
   }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { unsetOutputs } from "./outputs.ts";
 import type { PolicyDocumentInput } from "../../../sdk/index.ts";
 import { Policy as DynamicPolicy, type DeepInput } from "../../policy.ts";
 import { passable } from "../../policy-load.ts";
@@ -26,7 +27,7 @@ export class Policy extends pulumi.CustomResource {
   declare readonly version: pulumi.Output<number>;
 
   constructor(name: string, args: PolicyArgs, opts?: pulumi.CustomResourceOptions) {
-    super("toolgate:index:Policy", name, { name: args.name, document: passable(args.document as PolicyDocumentInput), adopt: args.adopt, owner: undefined, version: undefined }, opts);
+    super("toolgate:index:Policy", name, { ...unsetOutputs("toolgate:index:Policy"), name: args.name, document: passable(args.document as PolicyDocumentInput), adopt: args.adopt }, opts);
   }
 
   /** Reads a JSON or YAML policy file; a file that cannot be read or parsed fails `pulumi preview` on `document`. */

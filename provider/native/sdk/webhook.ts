@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { unsetOutputs } from "./outputs.ts";
 import type { WebhookEvent } from "../../../sdk/index.ts";
 
 export interface WebhookArgs {
@@ -39,7 +40,7 @@ export class Webhook extends pulumi.CustomResource {
     super(
       "toolgate:index:Webhook",
       name,
-      { name: undefined, events: undefined, ...args, signingSecret: pulumi.secret(args.signingSecret), secretDigest: undefined, signingSecretRevision: undefined, owner: undefined, version: undefined },
+      { ...unsetOutputs("toolgate:index:Webhook"), ...args, signingSecret: pulumi.secret(args.signingSecret) },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "signingSecret"] },
     );
   }
