@@ -3,16 +3,20 @@ import { serializedProvider } from "./shim.ts";
 import { resourceName, ownerOf, referenceTo } from "./naming.ts";
 import { McpServer } from "./mcp-server.ts";
 import { Policy } from "./policy.ts";
-import { byProviderName, type GrantIdentityArgs } from "./identity-provider.ts";
+import { byProviderName, type GrantIdentityArgs, type IdentityProviderRef } from "./identity-provider.ts";
 
-export interface GrantArgs {
+/**
+ * `Server`, `PolicyResource` and `Ref`: the resources that may stand for the server, the policy and the identity
+ * provider besides their names (the native Grant takes native resources, and identity providers by name).
+ */
+export interface GrantArgs<Server = McpServer, PolicyResource = Policy, Ref = IdentityProviderRef> {
   /** The grant's name in the gateway (appears in audit rows). Default: the logical name. Changing it replaces the grant. */
   name?: pulumi.Input<string>;
-  /** The server this grant may use: its name or the McpServer resource. */
-  server: pulumi.Input<string> | McpServer;
+  /** The server this grant may use: its gateway name or the McpServer resource (then Pulumi creates it first). */
+  server: pulumi.Input<string> | Server;
   /** The policy deciding this grant's calls: its name or the Policy resource. Without one every call is denied. */
-  policy?: pulumi.Input<string> | Policy;
-  /** When the grant stops working (ISO 8601). */
+  policy?: pulumi.Input<string> | PolicyResource;
+  /** When the grant stops working (ISO 8601 with a zone, e.g. `2027-01-31T00:00:00Z`). */
   expiresAt?: pulumi.Input<string>;
   description?: pulumi.Input<string>;
   /** Any string; changing it issues a new token and the old one stops working. Not for a grant with `identity`, which holds no token. */
@@ -22,8 +26,8 @@ export interface GrantArgs {
    * use the server under `policy`; the grant holds no token. Among a server's grants that match, the most specific
    * wins (docs/identity.md).
    */
-  identity?: GrantIdentityArgs;
-  /** Take over a grant of this name that exists in the gateway but was not created by this stack (its token stays; set `rotation` to issue one here). */
+  identity?: GrantIdentityArgs<Ref>;
+  /** Take over a grant of this name that exists in the gateway but is another stack's or resource's (its token stays; set `rotation` to issue one here). */
   adopt?: pulumi.Input<boolean>;
 }
 

@@ -26,7 +26,7 @@ export interface IdentityProviderArgs {
   /** The client's secret. Secret: encrypted in state and in the gateway, never returned by it. */
   clientSecret?: pulumi.Input<string>;
   description?: pulumi.Input<string>;
-  /** Take over an identity provider of this name that exists in the gateway but was not created by this stack. */
+  /** Take over an identity provider of this name that exists in the gateway but is another stack's or resource's. */
   adopt?: pulumi.Input<boolean>;
 }
 
@@ -101,9 +101,12 @@ export interface ClaimConditionArgs {
   contains?: pulumi.Input<string>;
 }
 
-/** Who a grant by identity is for: callers whose access token from `identityProvider` satisfies every condition given. */
-export interface GrantIdentityArgs {
-  identityProvider: IdentityProviderRef;
+/**
+ * Who a grant by identity is for: callers whose access token from `identityProvider` satisfies every condition given.
+ * `Ref` is how the identity provider may be named (the native resources take its gateway name).
+ */
+export interface GrantIdentityArgs<Ref = IdentityProviderRef> {
+  identityProvider: Ref;
   /** The token's `sub` is exactly this (one person or workload; beats every other match). */
   subject?: pulumi.Input<string>;
   /** The token's `client_id` (or `azp`) is exactly this: a workload using the client credentials flow. */
@@ -115,8 +118,8 @@ export interface GrantIdentityArgs {
 }
 
 /** RFC 8693: the gateway exchanges the caller's access token at the identity provider for one meant for the upstream. */
-export interface TokenExchangeArgs {
-  identityProvider: IdentityProviderRef;
+export interface TokenExchangeArgs<Ref = IdentityProviderRef> {
+  identityProvider: Ref;
   /** The `audience` asked of the identity provider: the upstream's identifier. */
   audience: pulumi.Input<string>;
   /** The `resource` (RFC 8707) asked of the identity provider, when it wants one (https, or http on localhost). */
@@ -126,8 +129,8 @@ export interface TokenExchangeArgs {
 }
 
 /** Who may decide this server's approvals: users signed in to /ui/ with `identityProvider` whose token satisfies every condition. */
-export interface ApproversArgs {
-  identityProvider: IdentityProviderRef;
+export interface ApproversArgs<Ref = IdentityProviderRef> {
+  identityProvider: Ref;
   /** At least one condition, e.g. `[{ claim: "groups", contains: "payments-oncall" }]`. */
   claims: pulumi.Input<pulumi.Input<ClaimConditionArgs>[]>;
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { serializedProvider } from "./shim.ts";
 import { resourceName, ownerOf, declareName } from "./naming.ts";
-import { byProviderName, type ApproversArgs, type TokenExchangeArgs } from "./identity-provider.ts";
+import { byProviderName, type ApproversArgs, type IdentityProviderRef, type TokenExchangeArgs } from "./identity-provider.ts";
 
 export type McpServerTransport =
   | {
@@ -50,10 +50,11 @@ export interface McpServerCredentials {
   secretArgs?: string[];
 }
 
-export interface McpServerArgs {
+/** `Ref` is how an identity provider may be named (the native resources take its gateway name). */
+export interface McpServerArgs<Ref = IdentityProviderRef> {
   /** The server's name in the gateway and in its URL (`/mcp/<name>`). Default: the resource's logical name. Changing it replaces the server. */
   name?: pulumi.Input<string>;
-  /** How the gateway reaches the upstream MCP server. */
+  /** How the gateway reaches the upstream MCP server; `headers`, `env` and `secretArgs` are secret. */
   transport: pulumi.Input<McpServerTransport>;
   /** Idle timeout in ms (default 30000): a call fails when the upstream sends nothing, not even progress, for this long. */
   timeoutMs?: pulumi.Input<number>;
@@ -68,12 +69,12 @@ export interface McpServerArgs {
    * as `Authorization: Bearer` instead of any configured one; the caller's own token never goes upstream. Only
    * for callers with a grant by identity, and only for a `streamable-http` transport.
    */
-  tokenExchange?: TokenExchangeArgs;
+  tokenExchange?: TokenExchangeArgs<Ref>;
   /** Who may decide this server's approvals: users signed in to /ui/ with the identity provider whose claims hold. */
-  approvers?: ApproversArgs;
+  approvers?: ApproversArgs<Ref>;
   description?: pulumi.Input<string>;
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Take over a server of this name that exists in the gateway but was not created by this stack. */
+  /** Take over a server of this name that exists in the gateway but is another stack's or resource's. */
   adopt?: pulumi.Input<boolean>;
 }
 

@@ -19,7 +19,7 @@ export interface PolicyArgs {
   name?: pulumi.Input<string>;
   /** The policy document (docs/policy.md); validated at `pulumi preview`. Load a reviewed file with `Policy.fromFile`. */
   document: DeepInput<PolicyDocumentInput>;
-  /** Take over a policy of this name that exists in the gateway but was not created by this stack. */
+  /** Take over a policy of this name that exists in the gateway but is another stack's or resource's. */
   adopt?: pulumi.Input<boolean>;
 }
 

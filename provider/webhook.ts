@@ -13,7 +13,7 @@ export interface WebhookArgs {
   /** The HMAC-SHA256 signing key (at least 16 characters). Secret: encrypted in state and in the gateway. */
   signingSecret: pulumi.Input<string>;
   description?: pulumi.Input<string>;
-  /** Take over a webhook of this name that exists in the gateway but was not created by this stack. */
+  /** Take over a webhook of this name that exists in the gateway but is another stack's or resource's. */
   adopt?: pulumi.Input<boolean>;
 }
 

@@ -2,30 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { unsetOutputs } from "./outputs.ts";
 import { McpServer } from "./mcp-server.ts";
 import { Policy } from "./policy.ts";
+import type { GrantArgs as SharedGrantArgs } from "../../grant.ts";
+import type { GrantIdentityArgs } from "../../identity-provider.ts";
 
 /** A grant by identity: callers of an identity provider (by gateway name) whose access token satisfies every condition. */
-export interface GrantIdentity {
-  identityProvider: pulumi.Input<string>;
-  [condition: string]: unknown;
-}
+export type GrantIdentity = GrantIdentityArgs<pulumi.Input<string>>;
 
-export interface GrantArgs {
-  /** The grant's name in the gateway (appears in audit rows). Default: the logical name. Changing it replaces the grant. */
-  name?: pulumi.Input<string>;
-  /** The server this grant may use: its gateway name or the McpServer resource (then Pulumi creates it first). */
-  server: pulumi.Input<string> | McpServer;
-  /** The policy deciding this grant's calls: its name or the Policy resource. Without one every call is denied. */
-  policy?: pulumi.Input<string> | Policy;
-  /** When the grant stops working (ISO 8601 with a zone, e.g. `2027-01-31T00:00:00Z`). */
-  expiresAt?: pulumi.Input<string>;
-  description?: pulumi.Input<string>;
-  /** Any string; changing it issues a new token and the old one stops working. */
-  rotation?: pulumi.Input<string>;
-  /** A grant by identity instead of a token (docs/identity.md). */
-  identity?: pulumi.Input<GrantIdentity>;
-  /** Take over a grant of this name that exists in the gateway but is not this resource's (its token stays; set `rotation` for one). */
-  adopt?: pulumi.Input<boolean>;
-}
+/** The server and policy as names or native resources; the identity provider by its gateway name. */
+export type GrantArgs = SharedGrantArgs<McpServer, Policy, pulumi.Input<string>>;
 
 /**
  * A bearer credential that lets one agent use one server under one policy (native resource `toolgate:index:Grant`).

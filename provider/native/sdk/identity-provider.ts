@@ -1,30 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { unsetOutputs } from "./outputs.ts";
-import type { JWT_ALGORITHMS } from "../../../sdk/index.ts";
+import type { IdentityProviderArgs } from "../../identity-provider.ts";
 
-export interface IdentityProviderArgs {
-  /** The identity provider's name in the gateway. Default: the logical name. Changing it replaces the object. */
-  name?: pulumi.Input<string>;
-  /** The issuer identifier (https, or http on localhost): every token must carry exactly this `iss`. */
-  issuer: pulumi.Input<string>;
-  /** Accepted `aud` values besides each server's own resource URL (RFC 8707). */
-  audiences?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Default: `jwks_uri` from the issuer's discovery metadata. */
-  jwksUri?: pulumi.Input<string>;
-  /** RFC 7662 endpoint for opaque access tokens. Default: from discovery when `clientId` is set. */
-  introspectionEndpoint?: pulumi.Input<string>;
-  /** Signature algorithms accepted (pinned). Default: RS256, PS256, ES256, EdDSA. */
-  algorithms?: pulumi.Input<pulumi.Input<(typeof JWT_ALGORITHMS)[number]>[]>;
-  /** Tolerance for `exp`/`nbf`/`iat`, 0-300 seconds. Default 30. */
-  clockSkewSeconds?: pulumi.Input<number>;
-  /** The gateway's own client at this IdP (introspection, token exchange, approver sign-in). */
-  clientId?: pulumi.Input<string>;
-  /** The client's secret. Secret. */
-  clientSecret?: pulumi.Input<string>;
-  description?: pulumi.Input<string>;
-  /** Take over an identity provider of this name that exists in the gateway but is not this resource's. */
-  adopt?: pulumi.Input<boolean>;
-}
+export type { IdentityProviderArgs };
 
 /**
  * An OAuth 2.1 / OpenID Connect authorization server whose access tokens the gateway accepts (native resource

@@ -1,43 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { unsetOutputs } from "./outputs.ts";
-import type { McpServerCredentials, McpServerRoot, McpServerTransport } from "../../mcp-server.ts";
+import type { McpServerArgs as SharedMcpServerArgs, McpServerCredentials, McpServerRoot, McpServerTransport } from "../../mcp-server.ts";
+import type { ApproversArgs, TokenExchangeArgs } from "../../identity-provider.ts";
 
 export type { McpServerCredentials, McpServerRoot, McpServerTransport };
 
 /** Token exchange (RFC 8693) for this upstream at an identity provider, given by its gateway name (docs/identity.md). */
-export interface McpServerTokenExchange {
-  identityProvider: pulumi.Input<string>;
-  audience: pulumi.Input<string>;
-  resource?: pulumi.Input<string>;
-  scope?: pulumi.Input<string>;
-}
+export type McpServerTokenExchange = TokenExchangeArgs<pulumi.Input<string>>;
 
-/** Who may decide this server's approvals: users signed in with the identity provider whose claims hold. */
-export interface McpServerApprovers {
-  identityProvider: pulumi.Input<string>;
-  claims: pulumi.Input<pulumi.Input<{ claim: pulumi.Input<string>; equals?: pulumi.Input<string>; contains?: pulumi.Input<string> }>[]>;
-}
+/** Who may decide this server's approvals: users signed in with the identity provider (by gateway name) whose claims hold. */
+export type McpServerApprovers = ApproversArgs<pulumi.Input<string>>;
 
-export interface McpServerArgs {
-  /** The server's name in the gateway and in its URL (`/mcp/<name>`). Default: the resource's logical name. Changing it replaces the server. */
-  name?: pulumi.Input<string>;
-  /** How the gateway reaches the upstream MCP server; `headers`, `env` and `secretArgs` are secret. */
-  transport: pulumi.Input<McpServerTransport>;
-  /** Idle timeout in ms (default 30000): a call fails when the upstream sends nothing, not even progress, for this long. */
-  timeoutMs?: pulumi.Input<number>;
-  /** Bound on a whole call in ms (at least `timeoutMs`, at most one hour). Default: none. */
-  totalTimeoutMs?: pulumi.Input<number>;
-  /** Most calls in flight to this upstream at once, 1-1024 (default 256). */
-  maxInFlight?: pulumi.Input<number>;
-  /** Pinned roots (at most 100): the gateway answers the server's `roots/list` with these. */
-  roots?: pulumi.Input<pulumi.Input<McpServerRoot>[]>;
-  description?: pulumi.Input<string>;
-  labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  tokenExchange?: pulumi.Input<McpServerTokenExchange>;
-  approvers?: pulumi.Input<McpServerApprovers>;
-  /** Take over a server of this name that exists in the gateway but is not this resource's. */
-  adopt?: pulumi.Input<boolean>;
-}
+/** The dynamic McpServer's arguments, with identity providers given by their gateway names. */
+export type McpServerArgs = SharedMcpServerArgs<pulumi.Input<string>>;
 
 /**
  * An upstream MCP server registered with the gateway (native resource `toolgate:index:McpServer`).

@@ -1,17 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { unsetOutputs } from "./outputs.ts";
 import type { PolicyDocumentInput } from "../../../sdk/index.ts";
-import { Policy as DynamicPolicy, type DeepInput } from "../../policy.ts";
+import { Policy as DynamicPolicy, type PolicyArgs } from "../../policy.ts";
 import { passable } from "../../policy-load.ts";
 
-export interface PolicyArgs {
-  /** The policy's name in the gateway. Default: the resource's logical name. Changing it replaces the policy. */
-  name?: pulumi.Input<string>;
-  /** The policy document (docs/policy.md); validated at `pulumi preview`. Load a reviewed file with `Policy.fromFile`. */
-  document: DeepInput<PolicyDocumentInput>;
-  /** Take over a policy of this name that exists in the gateway but is not this resource's. */
-  adopt?: pulumi.Input<boolean>;
-}
+export type { PolicyArgs };
 
 /**
  * A reusable policy document in the gateway (native resource `toolgate:index:Policy`).

@@ -1,20 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { unsetOutputs } from "./outputs.ts";
 import type { WebhookEvent } from "../../../sdk/index.ts";
+import type { WebhookArgs } from "../../webhook.ts";
 
-export interface WebhookArgs {
-  /** The webhook's name in the gateway. Default: the logical name. Changing it replaces the webhook. */
-  name?: pulumi.Input<string>;
-  /** Where the gateway POSTs events (http or https). */
-  url: pulumi.Input<string>;
-  /** Which events to send; default all: approval.requested, approval.approved, approval.denied, approval.expired. */
-  events?: pulumi.Input<pulumi.Input<WebhookEvent>[]>;
-  /** The HMAC-SHA256 signing key (at least 16 characters). Secret. */
-  signingSecret: pulumi.Input<string>;
-  description?: pulumi.Input<string>;
-  /** Take over a webhook of this name that exists in the gateway but is not this resource's. */
-  adopt?: pulumi.Input<boolean>;
-}
+export type { WebhookArgs };
 
 /**
  * Signed approval notifications (native resource `toolgate:index:Webhook`); verify deliveries with `verifyWebhook`
