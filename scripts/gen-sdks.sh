@@ -14,9 +14,9 @@
 # prints the generator's path.
 set -euo pipefail
 
-PULUMI_VERSION="${PULUMI_VERSION:-v3.259.0}"
-CACHE_ROOT="${TOOLGATE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/toolgate}"
-PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The CLI's pin, cache and project directories, and its wrapper Go module (pulumi's own go.mod files have
+# replace directives), from scripts/install-pulumi.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/install-pulumi.sh"
 SOURCE="$PROJECT_DIR/scripts/sdkgen/main.go"
 
 log() { printf 'gen-sdks: %s\n' "$*" >&2; }
@@ -31,18 +31,8 @@ sdkgen_binary() {
     log "error: building the SDK generator needs Go >= 1.25 (https://go.dev/doc/install)"
     exit 1
   fi
-  mkdir -p "$work"
+  wrapper_module "$work" toolgate.local/sdkgen
   cp "$SOURCE" "$work/main.go"
-  # The same wrapper module as scripts/install-pulumi.sh: pulumi's own go.mod files have replace directives.
-  cat > "$work/go.mod" <<GOMOD
-module toolgate.local/sdkgen
-
-go 1.25.11
-
-replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
-
-replace golang.org/x/text => golang.org/x/text v0.39.0
-GOMOD
   log "building the SDK generator from github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION (a few minutes cold)"
   (
     cd "$work"

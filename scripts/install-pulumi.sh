@@ -29,71 +29,71 @@ PROJECT_BIN="$PROJECT_DIR/node_modules/.cache/toolgate/pulumi-bin"
 
 log() { printf 'install-pulumi: %s\n' "$*" >&2; }
 
+# A wrapper Go module in $1 named $2: `go install pkg@version` refuses modules whose go.mod has replace directives,
+# so the non-local replaces of pulumi's own go.mod files are copied here (see docs/development.md).
+wrapper_module() {
+  local dir="$1" module="$2"
+  mkdir -p "$dir"
+  cat > "$dir/go.mod" <<GOMOD
+module $module
+
+go 1.25.11
+
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
+
+replace golang.org/x/text => golang.org/x/text v0.39.0
+GOMOD
+  rm -f "$dir/go.sum"
+}
+
+# go_build_tool <work dir> <wrapper module> <package> <version> <ldflags> <binary> [<requirement@version>...]:
+# builds the command <package> of a published Go module, at <version>, in a wrapper module (with the requirements
+# given resolved first), and puts <binary> in place only once it is whole.
+go_build_tool() {
+  local work="$1" module="$2" package="$3" version="$4" ldflags="$5" binary="$6"
+  shift 6
+  wrapper_module "$work" "$module"
+  mkdir -p "$(dirname "$binary")"
+  (
+    cd "$work"
+    export GOFLAGS="${GOFLAGS:-} -mod=mod" GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+    if (($#)); then go get "$@" >&2; fi
+    go get -tool "$package@$version" >&2
+    log "compiling $package"
+    go build -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" -o "$binary.partial" "$package" >&2
+  )
+  mv "$binary.partial" "$binary"
+}
+
 build_pulumi() {
   if ! command -v go >/dev/null 2>&1; then
     log "error: no 'pulumi' on PATH and no Go toolchain to build it from its Go modules."
     log "Install Go >= 1.25 (https://go.dev/doc/install) or the Pulumi CLI (https://www.pulumi.com/docs/install/), then run this again."
     exit 1
   fi
-  local work="$CACHE_ROOT/pulumi/$PULUMI_VERSION/build"
-  mkdir -p "$work" "$BUILD_BIN"
-  cd "$work"
-  log "building Pulumi CLI $PULUMI_VERSION from Go modules with $(go version) (cold: 10-20 minutes on 2 cores)"
-  # A wrapper module: `go install pkg@version` refuses modules whose go.mod has replace directives,
-  # so the non-local replaces of pulumi's own go.mod files are copied here (see docs/development.md).
-  cat > go.mod <<GOMOD
-module toolgate.local/pulumi-cli
-
-go 1.25.11
-
-replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
-
-replace golang.org/x/text => golang.org/x/text v0.39.0
-GOMOD
-  rm -f go.sum
-  export GOFLAGS="${GOFLAGS:-} -mod=mod"
-  export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-  log "resolving github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION and its requirements (about 290 modules)"
-  go get "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" >&2
-  go get -tool "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION" >&2
-  log "compiling github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-  go build -trimpath -tags osusergo,grpcnotrace \
-    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
-    -o "$BUILD_BIN/pulumi.partial" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
-  mv "$BUILD_BIN/pulumi.partial" "$BUILD_BIN/pulumi"
+  log "building Pulumi CLI $PULUMI_VERSION from Go modules with $(go version) (cold: 10-20 minutes on 2 cores; about 290 modules)"
+  go_build_tool "$CACHE_ROOT/pulumi/$PULUMI_VERSION/build" toolgate.local/pulumi-cli github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$PULUMI_VERSION" \
+    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" "$BUILD_BIN/pulumi" \
+    "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION"
   log "built $("$BUILD_BIN/pulumi" version) into $BUILD_BIN"
 }
 
+# pulumi-yaml pins its own pulumi pkg/sdk (their APIs move between releases, so the CLI's newer ones do not
+# compile with it): its own wrapper module.
 build_yaml_host() {
   if ! command -v go >/dev/null 2>&1; then
     log "warning: no Go toolchain to build pulumi-language-yaml $PULUMI_YAML_VERSION: Pulumi YAML programs will not run."
     return 1
   fi
-  local work="$CACHE_ROOT/pulumi-language-yaml/$PULUMI_YAML_VERSION/build"
-  mkdir -p "$work" "$YAML_BIN"
-  cd "$work"
   log "building pulumi-language-yaml $PULUMI_YAML_VERSION from Go modules with $(go version) (cold: a few minutes)"
-  # A wrapper module, as for the CLI: pulumi-yaml pins its own pulumi pkg/sdk (their APIs move between
-  # releases, so the CLI's newer ones do not compile with it) and pkg's non-local replaces are copied here.
-  cat > go.mod <<GOMOD
-module toolgate.local/pulumi-language-yaml
-
-go 1.25.11
-
-replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
-
-replace golang.org/x/text => golang.org/x/text v0.39.0
-GOMOD
-  rm -f go.sum
-  export GOFLAGS="${GOFLAGS:-} -mod=mod"
-  export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-  go get -tool "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$PULUMI_YAML_VERSION" >&2
-  go build -trimpath -tags osusergo,grpcnotrace \
-    -ldflags "-X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION" \
-    -o "$YAML_BIN/pulumi-language-yaml.partial" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml >&2
-  mv "$YAML_BIN/pulumi-language-yaml.partial" "$YAML_BIN/pulumi-language-yaml"
+  go_build_tool "$CACHE_ROOT/pulumi-language-yaml/$PULUMI_YAML_VERSION/build" toolgate.local/pulumi-language-yaml \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml "$PULUMI_YAML_VERSION" \
+    "-X github.com/pulumi/pulumi-yaml/pkg/version.Version=$PULUMI_YAML_VERSION" "$YAML_BIN/pulumi-language-yaml"
   log "built pulumi-language-yaml $PULUMI_YAML_VERSION into $YAML_BIN"
 }
+
+# Sourced (by scripts/gen-sdks.sh): only the settings and functions above.
+if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then return 0; fi
 
 if [[ -z "${TOOLGATE_FORCE_PULUMI_BUILD:-}" ]] && existing="$(command -v pulumi 2>/dev/null)" && [[ "$(readlink -f "$existing")" != "$(readlink -f "$BUILD_BIN/pulumi" 2>/dev/null || true)" ]]; then
   log "using the pulumi already on PATH: $existing ($("$existing" version 2>/dev/null || echo 'unknown version'))"
