@@ -45,8 +45,9 @@ export function createRuntimeView(): MutableRuntimeView {
     policy: (name) => policies.get(name),
     identityProvider: (name) => providers.get(name),
     identityProviderByIssuer: (issuer) => {
-      for (const p of providers.values()) if (p.issuer === issuer) return p;
-      return undefined;
+      // Two providers with one issuer (written concurrently on two replicas): neither is trusted rather than whichever loaded first.
+      const found = [...providers.values()].filter((p) => p.issuer === issuer);
+      return found.length === 1 ? found[0] : undefined;
     },
     identityGrants: (server) => [...identityGrants.values()].filter((g) => g.server === server),
     identityProviders: () => [...providers.values()],

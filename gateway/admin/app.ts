@@ -225,6 +225,9 @@ export function createAdminApp(deps: AdminDeps): Hono {
   });
   app.put("/v1/identity-providers/:name", async (c) => {
     const spec = parse(IdentityProviderSpecSchema, await body(c), name(c));
+    // A token is checked by the one provider whose issuer equals its iss: two with one issuer would make that a coin toss.
+    const twin = deps.view.identityProviders().find((p) => p.issuer === spec.issuer && p.name !== spec.name);
+    if (twin) throw new ApiProblem(409, "conflict", `Identity provider "${twin.name}" already has issuer ${spec.issuer}: tokens are matched to a provider by their iss alone, so edit "${twin.name}" (audiences, algorithms...) instead of adding a second one`);
     const result = await deps.store.putIdentityProvider(spec, preconditions(c));
     deps.view.setIdentityProvider(result.record);
     if (result.changed) deps.log.info({ kind: "identity-provider", name: spec.name, version: result.record.version, created: result.created }, "admin change");

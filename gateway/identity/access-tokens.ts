@@ -36,12 +36,19 @@ export interface AccessTokenVerifierOptions {
 }
 
 export interface AccessTokenVerifier {
-  verify(token: string, resource: string): Promise<TokenCheck>;
+  /**
+   * `introspectWith` names the identity providers an opaque token may be sent to (those the server's grants use):
+   * introspection hands the token itself to the provider, so a provider that has nothing to do with this server
+   * never sees it. Omitted: every provider with client credentials.
+   */
+  verify(token: string, resource: string, introspectWith?: () => ReadonlySet<string>): Promise<TokenCheck>;
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const FETCH_TIMEOUT_MS = 5_000;
 const MAX_INTROSPECTED = 10_000;
+/** How long "not active" is remembered for a token: a revoked or made-up token does not turn active, and asking again would let junk hammer the IdP. */
+const INACTIVE_CACHE_MS = 60_000;
 
 /**
  * A JWT that passed every check, remembered under the SHA-256 of the token and the resource it was checked for. It
@@ -210,13 +217,19 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     }
   }
 
-  async function introspect(token: string, resource: string): Promise<TokenCheck> {
+  function rememberIntrospection(key: string, until: number, check: TokenCheck): void {
+    if (introspected.size >= MAX_INTROSPECTED) introspected.delete(introspected.keys().next().value!);
+    introspected.set(key, { until, check });
+  }
+
+  async function introspect(token: string, resource: string, introspectWith?: () => ReadonlySet<string>): Promise<TokenCheck> {
     const key = createHash("sha256").update(token).digest("hex") + "\n" + resource;
     const now = clock();
     const cached = introspected.get(key);
     if (cached && cached.until > now) return cached.check;
     introspected.delete(key);
-    const candidates = options.providers().filter((p) => p.clientId && p.clientSecret);
+    const allowed = introspectWith?.();
+    const candidates = options.providers().filter((p) => p.clientId && p.clientSecret && (!allowed || allowed.has(p.name)));
     if (candidates.length === 0) return { ok: false, status: 401, reason: "the access token is not a JWT, and no identity provider is set up to introspect opaque tokens (clientId and clientSecret)" };
     let unreachable: string | undefined;
     for (const p of candidates) {
@@ -233,15 +246,13 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       if (answer.active !== true) continue;
       if (answer.iss !== undefined && answer.iss !== p.issuer) continue;
       const check = introspectionCheck(p, answer, token, resource, now);
-      if (check.ok) {
-        const until = Math.min(now + introspectionCacheMs, check.expiresAt ?? Infinity);
-        if (introspected.size >= MAX_INTROSPECTED) introspected.delete(introspected.keys().next().value!);
-        introspected.set(key, { until, check });
-      }
+      if (check.ok) rememberIntrospection(key, Math.min(now + introspectionCacheMs, check.expiresAt ?? Infinity), check);
       return check;
     }
     if (unreachable) return { ok: false, status: 503, reason: unreachable };
-    return { ok: false, status: 401, reason: "the access token is not active (introspection)" };
+    const inactive: TokenCheck = { ok: false, status: 401, reason: "the access token is not active (introspection)" };
+    rememberIntrospection(key, now + Math.min(INACTIVE_CACHE_MS, introspectionCacheMs), inactive);
+    return inactive;
   }
 
   function introspectionCheck(p: TrustedIdentityProvider, answer: Record<string, unknown>, token: string, resource: string, now: number): TokenCheck {
@@ -256,7 +267,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   }
 
   return {
-    verify: (token, resource) => (JWT_SHAPE.test(token) ? verifyJwt(token, resource) : introspect(token, resource)),
+    verify: (token, resource, introspectWith) => (JWT_SHAPE.test(token) ? verifyJwt(token, resource) : introspect(token, resource, introspectWith)),
   };
 }
 

@@ -23,11 +23,18 @@ export function conditionHolds(claims: Record<string, unknown>, condition: Claim
 
 type Who = Pick<Caller, "provider" | "subject" | "clientId" | "claims">;
 
-/** `emailDomain`: the caller's `email` is at that domain (any case) and `email_verified` is true. */
+/**
+ * ASCII letters in lower case, nothing else changed. Unicode case mapping folds some other characters into ASCII
+ * (the Kelvin sign U+212A lower-cases to "k", U+0130 to "i" plus a dot), so a domain someone else registered would
+ * compare equal to ours: identifiers are only ever folded this way.
+ */
+export const asciiLowerCase = (text: string) => text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+
+/** `emailDomain`: the caller's `email` is at that domain (ASCII letters in any case) and `email_verified` is true. */
 function emailDomainHolds(domain: string, claims: Record<string, unknown>): boolean {
   const email = claims.email;
-  const at = typeof email === "string" ? email.slice(email.lastIndexOf("@") + 1).toLowerCase() : undefined;
-  return claims.email_verified === true && at === domain.toLowerCase();
+  const at = typeof email === "string" ? asciiLowerCase(email.slice(email.lastIndexOf("@") + 1)) : undefined;
+  return claims.email_verified === true && at === asciiLowerCase(domain);
 }
 
 /** Every condition of a grant's `identity` holds for the caller (the provider too). */

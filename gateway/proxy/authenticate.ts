@@ -81,7 +81,7 @@ export async function authenticate(
   const token = match[1]!;
   if (!identity || token.startsWith(GRANT_TOKEN_PREFIX)) return grantToken(token, view, serverName, now, challenge);
 
-  const checked = await identity.verifier.verify(token, identity.urls.resource);
+  const checked = await identity.verifier.verify(token, identity.urls.resource, () => providersOf(view, serverName));
   if (!checked.ok) {
     if (checked.status === 503) return { ok: false, status: 503, message: `Cannot check the access token right now: ${checked.reason} (fail closed)`, headers: { "retry-after": "5" } };
     return { ok: false, status: 401, message: `Access token refused: ${checked.reason}`, headers: challenge({ code: "invalid_token", description: checked.reason }) };
@@ -90,6 +90,11 @@ export async function authenticate(
   const selected = selectGrant(view.identityGrants(serverName), caller, serverName, now);
   if (!selected.ok) return { ok: false, status: 403, message: selected.message.charAt(0).toUpperCase() + selected.message.slice(1), headers: {}, accepted: checked, unmatched: selected.reason };
   return { ok: true, grant: selected.grant, tokenHash: callerKey(caller), caller, accepted: checked };
+}
+
+/** The identity providers the server's grants by identity use: the only ones a caller of it can have a token of. */
+function providersOf(view: RuntimeView, serverName: string): ReadonlySet<string> {
+  return new Set(view.identityGrants(serverName).flatMap((g) => (g.identity ? [g.identity.identityProvider] : [])));
 }
 
 /**

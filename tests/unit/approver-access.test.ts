@@ -22,7 +22,8 @@ test("no approvers, or approvers of another identity provider: not through a sig
 test("the decider is provider:subject, and nobody decides a call they made", () => {
   assert.equal(deciderOf(erin), "corp:00u8erin");
   assert.deepEqual(selfDecision("corp:00u8erin", "corp:00u8erin"), { ok: false, reason: "You made this call (as corp:00u8erin): someone else must decide it" });
-  assert.deepEqual(selfDecision("corp:00u8erin", "partner:00u8erin"), { ok: true }, "the same sub at another IdP is another person");
+  assert.equal(selfDecision("corp:00u8erin", "partner:00u8erin").ok, false, "the same sub at another IdP may be the same person (one directory behind both): refused");
+  assert.deepEqual(selfDecision("corp:00u8erin", "corp:00u8eve"), { ok: true });
   assert.deepEqual(selfDecision("corp:00u8erin", null), { ok: true }, "a call made with a grant token has no subject");
   assert.equal(selfDecision("partner:00u8erin", "*:00u8erin").ok, false, "when the requester's provider is unknown, the subject alone decides");
 });

@@ -29,13 +29,17 @@ export function approverAccess(approver: Approver, server: string, approvers: Ap
 
 /**
  * Refuses a decision on a call the decider made: `requester` is the approval's requester in the `provider:subject`
- * form (`*:subject` when the provider is no longer known: any provider's same subject is refused), null for calls
- * made with a grant token.
+ * form, null for calls made with a grant token. The subjects are compared whatever the providers: one person often
+ * has the same `sub` at two identity providers fed from one directory (and a grant can change provider after the
+ * call), so `partner:erin` may not decide `corp:erin`'s call either; someone else, or the admin token, decides it.
  */
 export function selfDecision(decider: string, requester: string | null): Access {
   if (requester === null) return { ok: true };
-  const same = requester.startsWith("*:") ? decider.slice(decider.indexOf(":") + 1) === requester.slice(2) : decider === requester;
+  const same = decider === requester || (decider.includes(":") && subjectOf(decider) === subjectOf(requester));
   return same ? { ok: false, reason: `You made this call (as ${decider}): someone else must decide it` } : { ok: true };
 }
+
+/** The subject of `provider:subject` (provider names hold no colon; a subject may). */
+const subjectOf = (who: string) => who.slice(who.indexOf(":") + 1);
 
 const describe = (c: ClaimCondition) => (c.equals !== undefined ? `${c.claim} equals ${JSON.stringify(c.equals)}` : `${c.claim} contains ${JSON.stringify(c.contains)}`);
