@@ -49,6 +49,8 @@ const FETCH_TIMEOUT_MS = 5_000;
 const MAX_INTROSPECTED = 10_000;
 /** How long "not active" is remembered for a token: a revoked or made-up token does not turn active, and asking again would let junk hammer the IdP. */
 const INACTIVE_CACHE_MS = 60_000;
+/** With no usable keys, a failed JWKS fetch is tried again after this: callers flooding the gateway do not flood the IdP. */
+const FAILED_FETCH_RETRY_MS = 5_000;
 
 /**
  * A JWT that passed every check, remembered under the SHA-256 of the token and the resource it was checked for. It
@@ -70,6 +72,8 @@ interface KeyCache {
   /** A fetch under way (concurrent calls share it). */
   pending?: Promise<void>;
   lastUnknownKidFetch: number;
+  /** The last failed fetch with no usable keys: calls until `until` fail with its reason without asking the IdP again. */
+  failed?: { until: number; reason: string };
   /** The provider version the cache belongs to: a changed jwksUri/issuer starts over. */
   version: number;
 }
@@ -117,6 +121,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         if (!Array.isArray(jwks.keys)) throw new Error("the JWKS has no keys list");
         const now = clock();
         cache.keys = { set: createLocalJWKSet(jwks), kids: new Set(jwks.keys.map((k) => k.kid).filter((k): k is string => typeof k === "string")), fetchedAt: now, expiresAt: now + jwksCacheMs };
+        cache.failed = undefined;
       } finally {
         cache.pending = undefined;
       }
@@ -130,11 +135,13 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     const now = clock();
     const unreachable = (error: unknown) => `the identity provider's keys could not be fetched (${p.name}: ${(error as Error).message})`;
     if (!cache.keys || cache.keys.expiresAt <= now) {
+      if (cache.failed && now < cache.failed.until) return cache.failed.reason;
       try {
         await refresh(p, cache);
       } catch (error) {
         // Keys past their lifetime are not used: an IdP gone for longer than the cache fails closed.
-        return unreachable(error);
+        cache.failed = { until: clock() + FAILED_FETCH_RETRY_MS, reason: unreachable(error) };
+        return cache.failed.reason;
       }
     } else if (kid !== undefined && !cache.keys.kids.has(kid) && now - cache.lastUnknownKidFetch >= cooldownMs) {
       // A new kid: the IdP may have rotated its keys. Once per cooldown, so junk kids cannot make us hammer it.

@@ -19,6 +19,8 @@ interface HostileIdp {
   url: string;
   kid: string;
   jwksFetches(): number;
+  /** Fetches of /jwks-down, a key set URL that always answers 503. */
+  downJwksFetches(): number;
   /** Tokens its introspection endpoint was asked about, in order. */
   introspected: string[];
   /** What introspection answers for a token ("hang": never answers). */
@@ -38,10 +40,12 @@ async function startHostileIdp(): Promise<HostileIdp> {
   const hmacSecret = randomBytes(32);
   const keys = [publicJwk, { kty: "oct", k: hmacSecret.toString("base64url"), kid: "hmac", alg: "HS256" }, { ...publicJwk, kid: "none-key", alg: "none" }];
   let fetches = 0;
+  let downFetches = 0;
   const hanging: ServerResponse[] = [];
   const idp: Omit<HostileIdp, "url" | "stop"> = {
     kid,
     jwksFetches: () => fetches,
+    downJwksFetches: () => downFetches,
     introspected: [],
     answer: () => ({ active: false }),
     strayFetches: [],
@@ -49,6 +53,11 @@ async function startHostileIdp(): Promise<HostileIdp> {
   };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (path === "/jwks-down") {
+      downFetches++;
+      res.writeHead(503).end();
+      return;
+    }
     if (path === "/jwks") {
       fetches++;
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys }));
@@ -115,6 +124,7 @@ before(async () => {
   // Two tenants of one IdP with one key set (as multi-tenant IdPs do): the issuer alone tells them apart.
   await put("identity-providers", "tenant-a", { issuer: tenantA(), jwksUri: `${hostile.url}/jwks`, introspectionEndpoint: `${hostile.url}/introspect`, clientId: "gw", clientSecret: "gw-secret-0123456789" });
   await put("identity-providers", "tenant-b", { issuer: tenantB(), jwksUri: `${hostile.url}/jwks` });
+  await put("identity-providers", "tenant-down", { issuer: `${hostile.url}/down`, jwksUri: `${hostile.url}/jwks-down` });
   await put("policies", "reader", { document: { version: "1", default: "deny", tools: { read: {}, transfer: { approval: {} } } } });
   for (const server of ["alpha", "beta", "gamma"]) await put("servers", server, { transport: upstream.transport });
   await put("servers", "alpha", { transport: upstream.transport, approvers: { identityProvider: "corp", claims: [{ claim: "groups", contains: "payments-oncall" }] } });
@@ -233,6 +243,17 @@ test("refetch amplification: tokens with random unknown kids make at most one JW
   const results = await Promise.all(forged.map((t) => attempt("alpha", t)));
   assert.ok(results.every((r) => r.status === 401 && /no signing key/.test(r.body)), results.map((r) => r.status).join(","));
   assert.ok(hostile.jwksFetches() - before <= 1, `60 unknown kids fetched the JWKS ${hostile.jwksFetches() - before} times`);
+});
+
+test("an IdP whose keys cannot be fetched: calls fail closed (503) and a flood of them makes one fetch per retry interval", async () => {
+  const token = await hostile.sign({ iss: `${hostile.url}/down`, sub: "mallory", aud: resourceOf("alpha"), exp: now() + 300 });
+  const first = await attempt("alpha", token);
+  assert.equal(first.status, 503, first.body);
+  assert.match(first.body, /identity provider's keys could not be fetched/);
+  const results = await Promise.all(Array.from({ length: 40 }, () => attempt("alpha", token)));
+  for (let i = 0; i < 10; i++) results.push(await attempt("alpha", token));
+  assert.ok(results.every((r) => r.status === 503));
+  assert.equal(hostile.downJwksFetches(), 1, "the failure is remembered for a few seconds instead of asking the IdP per call");
 });
 
 test("introspection: inactive answers are remembered, an active answer without aud is refused, opaque tokens go only to the server's IdPs", async () => {
