@@ -95,7 +95,10 @@ build_yaml_host() {
 # Sourced (by scripts/gen-sdks.sh): only the settings and functions above.
 if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then return 0; fi
 
-if [[ -z "${TOOLGATE_FORCE_PULUMI_BUILD:-}" ]] && existing="$(command -v pulumi 2>/dev/null)" && [[ "$(readlink -f "$existing")" != "$(readlink -f "$BUILD_BIN/pulumi" 2>/dev/null || true)" ]]; then
+# A pulumi on PATH, but for the one this script put in $PROJECT_BIN (on PATH after `PATH="$(…):$PATH"`), which is
+# replaced below.
+path_but_ours="$(tr ':' '\n' <<<"$PATH" | grep -vxF "$PROJECT_BIN" | paste -sd: || true)"
+if [[ -z "${TOOLGATE_FORCE_PULUMI_BUILD:-}" ]] && existing="$(PATH="$path_but_ours" command -v pulumi 2>/dev/null)" && [[ "$(readlink -f "$existing")" != "$(readlink -f "$BUILD_BIN/pulumi" 2>/dev/null || true)" ]]; then
   log "using the pulumi already on PATH: $existing ($("$existing" version 2>/dev/null || echo 'unknown version'))"
   pulumi="$existing"
 elif [[ -x "$BUILD_BIN/pulumi" ]]; then
