@@ -10,7 +10,7 @@ import { copyNativeProject, requireYamlLanguageHost } from "../helpers/pulumi-na
 
 /**
  * The native provider (issue 18) through the real Pulumi CLI against real gateways: examples/yaml, a Pulumi YAML
- * program with no SDK, and examples/native-ts, a TypeScript program on `toolgate/native` with an explicit provider
+ * program with no SDK (plus an explicit provider the test adds), and examples/native-ts, a TypeScript program on `toolgate/native` with an explicit provider
  * per gateway. Each program is one stack whose tests run in order, as a team would: preview, up, drift fixed by
  * refresh and up, `pulumi import` and the `import` option, review notes, destroy. Run `npm run build` first.
  */
@@ -37,6 +37,27 @@ async function ok(project: PulumiProject, args: string[], env?: NodeJS.ProcessEn
 
 const owned = (project: string, type: string, name: string) => `urn:pulumi:dev::${project}::toolgate:index:${type}::${name}`;
 
+/**
+ * An explicit provider (`pulumi:providers:toolgate`) added to the YAML program, configured from the program's own
+ * config, and a policy given it with `options: provider`: on the same gateway, so it costs no extra CLI run.
+ */
+const EXPLICIT_CONFIG = "  explicitEndpoint:\n    type: string\n  explicitToken:\n    type: string\n    secret: true\n";
+const EXPLICIT_RESOURCES = `  explicit:
+    type: pulumi:providers:toolgate
+    properties:
+      endpoint: \${explicitEndpoint}
+      token: \${explicitToken}
+      timeoutMs: 20000
+  explicit-agent:
+    type: toolgate:index:Policy
+    properties:
+      document:
+        version: "1"
+        default: deny
+    options:
+      provider: \${explicit}
+`;
+
 describe("a Pulumi YAML program (examples/yaml)", () => {
   let gateway: TestGateway;
   let project: PulumiProject;
@@ -49,10 +70,13 @@ describe("a Pulumi YAML program (examples/yaml)", () => {
     requireYamlLanguageHost();
     gateway = await startGateway();
     project = copyNativeProject("yaml");
-    original = readFileSync(programFile(), "utf8");
+    original = readFileSync(programFile(), "utf8").replace("config:\n", `config:\n${EXPLICIT_CONFIG}`).replace("resources:\n", `resources:\n${EXPLICIT_RESOURCES}`);
+    restoreProgram();
     await ok(project, ["stack", "init", "dev"]);
     await ok(project, ["config", "set", "toolgate:endpoint", gateway.adminUrl]);
     await ok(project, ["config", "set", "--secret", "toolgate:token", gateway.adminToken]);
+    await ok(project, ["config", "set", "explicitEndpoint", gateway.adminUrl]);
+    await ok(project, ["config", "set", "--secret", "explicitToken", gateway.adminToken]);
     await ok(project, ["config", "set", "upstreamUrl", UPSTREAM_URL]);
     await ok(project, ["config", "set", "--secret", "upstreamKey", UPSTREAM_KEY]);
   });
@@ -63,15 +87,20 @@ describe("a Pulumi YAML program (examples/yaml)", () => {
     project?.remove();
   });
 
-  test("preview lists what up then creates, each object owned by its resource's URN", async () => {
-    const preview = await ok(project, ["preview"]);
-    for (const [type, name] of [["McpServer", "upstream"], ["Policy", "agent"], ["Grant", "agentGrant"]]) {
+  test("preview lists what up then creates, each object owned by its resource's URN, through the default or the explicit provider", async () => {
+    // The environment names another gateway: the stack config (default provider) and the program's config
+    // (explicit provider) win over it.
+    const misleadingEnv = { TOOLGATE_ENDPOINT: `http://127.0.0.1:${await freePort()}`, TOOLGATE_TOKEN: "tga_not-the-token" };
+    const preview = await ok(project, ["preview"], misleadingEnv);
+    for (const [type, name] of [["McpServer", "upstream"], ["Policy", "agent"], ["Grant", "agentGrant"], ["Policy", "explicit-agent"]]) {
       assert.match(preview, new RegExp(`\\+\\s+toolgate:index:${type}\\s+${name}\\s+create`));
     }
+    assert.match(preview, /\+\s+pulumi:providers:toolgate\s+explicit\s+create/);
     assert.deepEqual((await gateway.admin.list("policies")).items, [], "preview writes nothing");
 
-    const up = await ok(project, ["up", "--yes"]);
-    assert.match(up, /\+ 4 created/);
+    const up = await ok(project, ["up", "--yes"], misleadingEnv);
+    assert.match(up, /\+ 6 created/);
+    assert.equal((await gateway.admin.get<{ owner: string }>("policies", "explicit-agent"))!.value.owner, owned("toolgate-yaml", "Policy", "explicit-agent"));
     const policy = (await gateway.admin.get<{ owner: string; document: unknown }>("policies", "agent"))!.value;
     assert.equal(policy.owner, owned("toolgate-yaml", "Policy", "agent"));
     const grant = (await gateway.admin.get<{ owner: string; server: string; policy: string }>("grants", "agent"))!.value;
@@ -97,6 +126,12 @@ describe("a Pulumi YAML program (examples/yaml)", () => {
       assert.ok(!printed.some((p) => p.includes(secret)), `a secret (${secret.slice(0, 6)}…) was printed by the CLI`);
     }
     assert.match(exported, /"ciphertext"/);
+    const resources = (JSON.parse(exported) as { deployment: { resources: { urn: string; provider?: string; inputs?: Record<string, unknown> }[] } }).deployment.resources;
+    const explicitProvider = resources.find((r) => r.urn === "urn:pulumi:dev::toolgate-yaml::pulumi:providers:toolgate::explicit")!;
+    assert.equal(explicitProvider.inputs?.endpoint, gateway.adminUrl);
+    assert.match(JSON.stringify(explicitProvider.inputs?.token), /ciphertext/, "the explicit provider's token is secret in the state");
+    const viaExplicit = resources.find((r) => r.urn === owned("toolgate-yaml", "Policy", "explicit-agent"))!;
+    assert.match(viaExplicit.provider ?? "", /^urn:pulumi:dev::toolgate-yaml::pulumi:providers:toolgate::explicit::/);
   });
 
   test("a change made by hand through the admin API shows in refresh, and up writes the program's values back", async () => {
@@ -152,7 +187,7 @@ describe("a Pulumi YAML program (examples/yaml)", () => {
     original = original.replace("resources:\n", `resources:\n${generated.trimEnd()}\n`);
     restoreProgram();
     const up = await ok(project, ["up", "--yes"]);
-    assert.match(up, /5 unchanged/);
+    assert.match(up, /7 unchanged/);
     assert.doesNotMatch(up, /created|updated|deleted|replaced/);
   });
 
