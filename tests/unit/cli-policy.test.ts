@@ -24,7 +24,7 @@ test("policy validate: exit 1 with file: /pointer: message for every problem", a
     `${f}: /hide/1: duplicate entry "wire_transfer" (also at /hide/0)`,
     `${f}: /tools/create_charge/deny-if: unknown key "deny-if"; did you mean "deny_if"?`,
     `${f}: /tools/create_charge/limits/0/max: max must be a positive integer, got 0`,
-    `${f}: /tools/create_charge/limits/0/scope: scope must be one of "grant", "server", "policy", "global", got "org"`,
+    `${f}: /tools/create_charge/limits/0/scope: scope must be one of "grant", "server", "policy", "global", "user", got "org"`,
     `${f}: /tools/create_charge/limits/0/window: window must be "minute", "hour", "day" or a duration like "30s", "15m", "6h", "2d" (at most 366d), got "week"`,
     `${f}: /tools/create_charge/limits/1/counter: duplicate counter "rate" (also used by /tools/create_charge/limits/0)`,
     `${f}: /tools/create_charge/limits/1/max: max must be a positive integer, got 2.5`,

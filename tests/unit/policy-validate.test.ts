@@ -94,7 +94,7 @@ test("limits: max, window, scope, counter, duplicates", () => {
   assert.deepEqual(errorsOf({ ...base, all_tools: { limits } }), [
     "/all_tools/limits/0/max: max must be a positive integer, got 0",
     "/all_tools/limits/1/max: max must be a positive integer, got 1.5",
-    '/all_tools/limits/1/scope: scope must be one of "grant", "server", "policy", "global", got "org"',
+    '/all_tools/limits/1/scope: scope must be one of "grant", "server", "policy", "global", "user", got "org"',
     '/all_tools/limits/1/window: window must be "minute", "hour", "day" or a duration like "30s", "15m", "6h", "2d" (at most 366d), got "week"',
     "/all_tools/limits/2/counter: counter must not be empty",
     "/all_tools/limits/2/max: max must be a positive integer, got -1",
