@@ -24,6 +24,9 @@ export class Grant extends pulumi.CustomResource {
   declare readonly server: pulumi.Output<string>;
   declare readonly policy: pulumi.Output<string | undefined>;
   declare readonly expiresAt: pulumi.Output<string | undefined>;
+  declare readonly description: pulumi.Output<string | undefined>;
+  /** The claims this grant matches instead of holding a token, when set. */
+  declare readonly identity: pulumi.Output<pulumi.Unwrap<GrantIdentityArgs<string>> | undefined>;
   /** The bearer token for `Authorization: Bearer <token>`. Secret. */
   declare readonly token: pulumi.Output<string | undefined>;
   /** The MCP URL agents connect to: `<gateway proxy>/mcp/<server>`. */

@@ -36,6 +36,10 @@ export class McpServer extends pulumi.CustomResource {
   declare readonly roots: pulumi.Output<{ uri: string; name?: string }[] | undefined>;
   declare readonly description: pulumi.Output<string | undefined>;
   declare readonly labels: pulumi.Output<Record<string, string>>;
+  /** RFC 8693 token exchange for the upstream, when set. */
+  declare readonly tokenExchange: pulumi.Output<pulumi.Unwrap<TokenExchangeArgs<string>> | undefined>;
+  /** Who may decide this server's approvals, when set. */
+  declare readonly approvers: pulumi.Output<pulumi.Unwrap<ApproversArgs<string>> | undefined>;
   /** Who manages the object in the gateway: this resource's URN, unless someone else took it over. */
   declare readonly owner: pulumi.Output<string>;
   /** The gateway's version of the object; changes on every update. */
