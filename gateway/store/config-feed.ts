@@ -85,6 +85,17 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
     }
   }
 
+  let resyncQueued = false;
+  /** One full re-read waiting in the queue at most. */
+  function queueResync(): void {
+    if (resyncQueued) return;
+    resyncQueued = true;
+    void enqueue(() => {
+      resyncQueued = false;
+      return resync();
+    });
+  }
+
   async function resync(): Promise<void> {
     const listening = client;
     view.load(await store.snapshot());
@@ -155,7 +166,9 @@ export async function startConfigFeed(options: ConfigFeedOptions): Promise<Confi
       clearTimeout(timeout);
       lost(err.message);
     });
-    if (++ticks % resyncEvery === 0) void enqueue(resync);
+    // Until a full re-read after (re)connecting succeeds the replica refuses calls: try again every second, not
+    // only every resyncMs (a pooled connection that died with the server fails the first re-read after a restart).
+    if (++ticks % resyncEvery === 0 || !current) queueResync();
   }, 1_000);
   heartbeat.unref();
 
