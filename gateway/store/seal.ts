@@ -25,16 +25,39 @@ export function parseKey(text: string, name: string): Buffer {
   return key;
 }
 
+/** One AES-256-GCM sealed value, each part base64url: a fresh 12-byte IV, the 16-byte tag, the ciphertext. */
+export interface GcmParts {
+  iv: string;
+  tag: string;
+  body: string;
+}
+
+/** AES-256-GCM with a fresh IV; `aad` (additional data) binds the value to a purpose without being part of it. */
+export function gcmSeal(key: Buffer, plaintext: Buffer, aad?: Buffer): GcmParts {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  if (aad) cipher.setAAD(aad);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return { iv: iv.toString("base64url"), tag: cipher.getAuthTag().toString("base64url"), body: body.toString("base64url") };
+}
+
+/** Opens what gcmSeal sealed under the same key and `aad`; throws when anything was changed. */
+export function gcmOpen(key: Buffer, parts: GcmParts, aad?: Buffer): Buffer {
+  // The full 16-byte tag only: GCM would otherwise accept a truncated one, which makes forging easier.
+  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(parts.iv, "base64url"), { authTagLength: 16 });
+  if (aad) decipher.setAAD(aad);
+  decipher.setAuthTag(Buffer.from(parts.tag, "base64url"));
+  return Buffer.concat([decipher.update(Buffer.from(parts.body, "base64url")), decipher.final()]);
+}
+
 export function createSealer(current: Buffer, previous: Buffer[] = []): Sealer {
   const keys = new Map([current, ...previous].map((k) => [keyId(k), k]));
   const currentId = keyId(current);
   const digestKey = Buffer.from(hkdfSync("sha256", current, Buffer.alloc(0), "toolgate credentials digest", 32));
   return {
     seal(plaintext) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv("aes-256-gcm", current, iv);
-      const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-      return ["tg1", currentId, iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), body.toString("base64url")].join(".");
+      const { iv, tag, body } = gcmSeal(current, Buffer.from(plaintext, "utf8"));
+      return ["tg1", currentId, iv, tag, body].join(".");
     },
     open(sealed) {
       const [format, id, iv, tag, body] = sealed.split(".");
@@ -42,10 +65,7 @@ export function createSealer(current: Buffer, previous: Buffer[] = []): Sealer {
       const key = keys.get(id);
       if (!key) throw new ToolgateError("config", `a stored credential was sealed with key ${id}, which is not configured (set it in TOOLGATE_SECRET_KEY_PREVIOUS to read it)`);
       try {
-        // The full 16-byte tag only: GCM would otherwise accept a truncated one, which makes forging easier.
-        const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"), { authTagLength: 16 });
-        decipher.setAuthTag(Buffer.from(tag, "base64url"));
-        return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8");
+        return gcmOpen(key, { iv, tag, body }).toString("utf8");
       } catch {
         throw new ToolgateError("config", `a stored credential failed authentication with key ${id}: the data or the key is wrong`);
       }

@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { hkdfSync } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { gcmOpen, gcmSeal } from "../../store/seal.ts";
 
 /**
  * Values the browser keeps for the gateway but cannot read or change: JSON, compressed, sealed with AES-256-GCM
@@ -19,22 +20,14 @@ export function createCookieSealer(secretKey: Buffer): CookieSealer {
   const key = Buffer.from(hkdfSync("sha256", secretKey, Buffer.alloc(0), "toolgate ui cookies", 32));
   return {
     seal(purpose, value, expiresAt) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv("aes-256-gcm", key, iv);
-      cipher.setAAD(Buffer.from(purpose));
-      const plain = deflateRawSync(Buffer.from(JSON.stringify({ exp: expiresAt, value })));
-      const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-      return [FORMAT, iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), body.toString("base64url")].join(".");
+      const { iv, tag, body } = gcmSeal(key, deflateRawSync(Buffer.from(JSON.stringify({ exp: expiresAt, value }))), Buffer.from(purpose));
+      return [FORMAT, iv, tag, body].join(".");
     },
     open<T>(purpose: string, sealed: string | undefined, now: number): T | undefined {
       const [format, iv, tag, body, extra] = (sealed ?? "").split(".");
       if (format !== FORMAT || !iv || !tag || body === undefined || extra !== undefined) return undefined;
       try {
-        // A fixed tag length: a shortened tag would be easier to forge.
-        const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"), { authTagLength: 16 });
-        decipher.setAAD(Buffer.from(purpose));
-        decipher.setAuthTag(Buffer.from(tag, "base64url"));
-        const plain = Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]);
+        const plain = gcmOpen(key, { iv, tag, body }, Buffer.from(purpose));
         const opened = JSON.parse(inflateRawSync(plain, { maxOutputLength: 64 * 1024 }).toString("utf8")) as { exp: number; value: T };
         return typeof opened.exp === "number" && opened.exp > now ? opened.value : undefined;
       } catch {
