@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import type { Caller, RuntimeView, TrustedIdentityProvider } from "../contracts.ts";
+import { clientSecretBasic } from "./client-auth.ts";
 import { createDiscovery, type Discovery } from "./discovery.ts";
 
 /**
@@ -162,7 +163,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     const clientId = typeof payload.client_id === "string" ? payload.client_id : typeof payload.azp === "string" ? payload.azp : undefined;
     const subject = typeof payload.sub === "string" && payload.sub !== "" ? payload.sub : clientId;
     if (subject === undefined) return undefined;
-    return { provider: p.name, subject, ...(clientId !== undefined ? { clientId } : {}), claims: payload as Record<string, unknown>, token };
+    // The gateway accepts the token until exp plus the clock skew: what the caller holds open ends then too.
+    const expiresAt = typeof payload.exp === "number" ? payload.exp * 1000 + p.clockSkewSeconds * 1000 : undefined;
+    return { provider: p.name, subject, ...(clientId !== undefined ? { clientId } : {}), claims: payload as Record<string, unknown>, token, ...(expiresAt !== undefined ? { expiresAt } : {}) };
   }
 
   /** A remembered verification of this token for this resource, if it still stands (see VerifiedJwt). */
@@ -182,9 +185,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   }
 
   function remember(key: string, p: TrustedIdentityProvider, keys: NonNullable<KeyCache["keys"]>, check: AcceptedToken): void {
-    if (verifiedCacheSize === 0 || check.expiresAt === null) return;
+    if (verifiedCacheSize === 0 || check.caller.expiresAt === undefined) return;
     if (verified.size >= verifiedCacheSize) verified.delete(verified.keys().next().value!);
-    verified.set(key, { check, provider: p.name, version: p.version, keys, until: check.expiresAt + p.clockSkewSeconds * 1000 });
+    verified.set(key, { check, provider: p.name, version: p.version, keys, until: check.caller.expiresAt });
   }
 
   async function verifyJwt(token: string, resource: string): Promise<TokenCheck> {
@@ -244,8 +247,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       try {
         const endpoint = p.introspectionEndpoint ?? (await discovery.metadata(p)).introspection_endpoint;
         if (typeof endpoint !== "string") continue;
-        const basic = Buffer.from(`${encodeURIComponent(p.clientId!)}:${encodeURIComponent(p.clientSecret!)}`).toString("base64");
-        answer = await getJson(endpoint, { method: "POST", headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body: new URLSearchParams({ token, token_type_hint: "access_token" }) });
+        answer = await getJson(endpoint, { method: "POST", headers: { authorization: clientSecretBasic(p.clientId!, p.clientSecret!), "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body: new URLSearchParams({ token, token_type_hint: "access_token" }) });
       } catch (error) {
         unreachable = `the identity provider could not introspect the token (${p.name}: ${(error as Error).message})`;
         continue;

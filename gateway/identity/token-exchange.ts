@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { request as undiciRequest, type Dispatcher } from "undici";
 import type { TokenExchange } from "../../sdk/index.ts";
+import { clientSecretBasic } from "./client-auth.ts";
 
 /** RFC 8693 names. */
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -112,8 +113,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
       form.set("client_id", client.clientId);
       form.set("client_secret", client.clientSecret);
     } else {
-      // RFC 6749 section 2.3.1: form-encode each part before Basic encoding.
-      headers.authorization = `Basic ${Buffer.from(`${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`).toString("base64")}`;
+      headers.authorization = clientSecretBasic(client.clientId, client.clientSecret);
     }
     const started = clock();
     let status: number;
@@ -200,8 +200,4 @@ function parseJson(text: string): Record<string, unknown> | undefined {
 function clean(description: string, token: string): string {
   const printable = description.split(token).join("[token]").replace(/[^\x20-\x7e]/g, "?");
   return printable.length > 200 ? `${printable.slice(0, 200)}...` : printable;
-}
-
-function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, "+");
 }

@@ -86,7 +86,7 @@ export async function authenticate(
     if (checked.status === 503) return { ok: false, status: 503, message: `Cannot check the access token right now: ${checked.reason} (fail closed)`, headers: { "retry-after": "5" } };
     return { ok: false, status: 401, message: `Access token refused: ${checked.reason}`, headers: challenge({ code: "invalid_token", description: checked.reason }) };
   }
-  const caller = withExpiry(checked.caller, checked.expiresAt, view);
+  const { caller } = checked;
   const selected = selectGrant(view.identityGrants(serverName), caller, serverName, now);
   if (!selected.ok) return { ok: false, status: 403, message: selected.message.charAt(0).toUpperCase() + selected.message.slice(1), headers: {}, accepted: checked, unmatched: selected.reason };
   return { ok: true, grant: selected.grant, tokenHash: callerKey(caller), caller, accepted: checked };
@@ -95,16 +95,6 @@ export async function authenticate(
 /** The identity providers the server's grants by identity use: the only ones a caller of it can have a token of. */
 function providersOf(view: RuntimeView, serverName: string): ReadonlySet<string> {
   return new Set(view.identityGrants(serverName).flatMap((g) => (g.identity ? [g.identity.identityProvider] : [])));
-}
-
-/**
- * The caller with `expiresAt`: the moment this gateway stops accepting its token (exp plus the provider's clock
- * skew, as the check allows), so what outlives the request (a held call, a stream) never outlives the token.
- */
-function withExpiry(caller: Caller, exp: number | null, view: RuntimeView): Caller {
-  if (exp === null) return caller;
-  const skewMs = (view.identityProvider(caller.provider)?.clockSkewSeconds ?? 0) * 1000;
-  return { ...caller, expiresAt: exp + skewMs };
 }
 
 function grantToken(token: string, view: RuntimeView, serverName: string, now: number, challenge: (error?: { code: string; description: string }) => Record<string, string>): Authentication {
