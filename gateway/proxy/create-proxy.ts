@@ -272,12 +272,18 @@ export function createProxy(deps: ProxyDeps): Proxy {
     }
     exchange.body = Buffer.from(JSON.stringify(message));
     // A long-lived stream (2026 subscriptions/listen) ends when the caller's access token does, like a GET stream.
-    const expiry = exchange.longLived ? watchCallerExpiry(caller, clock) : undefined;
-    expiry?.signal.addEventListener("abort", () => res.destroy(), { once: true });
+    if (exchange.longLived) await untilTokenExpires(caller, res, () => upstream.post(exchange));
+    else await upstream.post(exchange);
+  }
+
+  /** Runs a stream; when the caller's access token expires first, the connection is cut (the client reconnects with a fresh one). */
+  async function untilTokenExpires<T>(caller: Caller | undefined, res: ServerResponse, stream: () => Promise<T>): Promise<T> {
+    const expiry = watchCallerExpiry(caller, clock);
+    expiry.signal.addEventListener("abort", () => res.destroy(), { once: true });
     try {
-      await upstream.post(exchange);
+      return await stream();
     } finally {
-      expiry?.stop();
+      expiry.stop();
     }
   }
 
@@ -337,16 +343,7 @@ export function createProxy(deps: ProxyDeps): Proxy {
       return;
     }
     const { authorization } = upstreamAuth;
-    if (req.method === "GET") {
-      // A stream ends when the caller's access token does: the client reconnects with a fresh one (docs/identity.md).
-      const expiry = watchCallerExpiry(caller, clock);
-      expiry.signal.addEventListener("abort", () => res.destroy(), { once: true });
-      try {
-        return await upstreamFor(target).get({ req, res, grant: grant.name, tokenHash, ...(authorization !== undefined ? { authorization } : {}) });
-      } finally {
-        expiry.stop();
-      }
-    }
+    if (req.method === "GET") return untilTokenExpires(caller, res, () => upstreamFor(target).get({ req, res, grant: grant.name, tokenHash, ...(authorization !== undefined ? { authorization } : {}) }));
     if (req.method === "DELETE") return upstreamFor(target).delete({ req, res, grant: grant.name, tokenHash, ...(authorization !== undefined ? { authorization } : {}) });
     // Only POSTs count as in-flight calls: GET streams are long-lived and end when the server closes.
     inFlight++;

@@ -308,10 +308,10 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
   }
 }
 
-/** What kind of failure an undici request error is. */
 /** Errors raised before a connection existed: the request never reached the upstream. */
 const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
+/** What kind of failure an undici request error is. */
 export function failureOf(error: unknown): UpstreamFailure {
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return "timeout";
   if (provablyNotSent(error)) return "connect";
