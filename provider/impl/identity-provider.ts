@@ -3,7 +3,7 @@ import { adminClient } from "./config.ts";
 import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, type CheckFailure, type Props } from "./common.ts";
 import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
 import { replaceNotes, tellReviewer, urnOf } from "./review.ts";
-import { revisions } from "./secret-revisions.ts";
+import { DRIFTED_SECRET, revisionOf } from "./secret-revisions.ts";
 
 /** IdentityProviderObjectSchema: unset fields are null (audiences an empty list). */
 interface IdentityProviderObject {
@@ -26,8 +26,6 @@ interface IdentityProviderObject {
 const PLAIN = ["issuer", "audiences", "jwksUri", "introspectionEndpoint", "algorithms", "clockSkewSeconds", "clientId", "clientSecret", "description"] as const;
 const COMPARED = ["name", ...PLAIN, "owner"] as const;
 const OUTPUT_ONLY = ["version", "clientSecretDigest", "schemaVersion"];
-/** Put in place of a client secret changed outside Pulumi, so that refresh shows drift and `up` writes the program's back. */
-const DRIFTED_SECRET = "(changed outside Pulumi)";
 
 export const identityProviderProvider = {
   async check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
@@ -107,8 +105,7 @@ function withRevision(olds: Props, inputs: Props): Props {
     const { clientSecretRevision: _gone, ...rest } = inputs;
     return rest;
   }
-  const { clientSecret } = revisions({ clientSecret: olds.clientSecret }, { clientSecret: olds.clientSecretRevision }, { clientSecret: inputs.clientSecret });
-  return { ...inputs, clientSecretRevision: clientSecret };
+  return { ...inputs, clientSecretRevision: revisionOf(olds, inputs, "clientSecret") };
 }
 
 /** The admin API body. */

@@ -1,5 +1,11 @@
 import { jsonEqual } from "../../sdk/index.ts";
-import { isUnknown, UNKNOWN } from "./common.ts";
+import { isUnknown, UNKNOWN, type Props } from "./common.ts";
+
+/**
+ * What a refresh puts in place of a secret changed outside Pulumi (the gateway returns only its digest), so that the
+ * refresh shows drift and the next `up` writes the program's value back.
+ */
+export const DRIFTED_SECRET = "(changed outside Pulumi)";
 
 /**
  * Pulumi's preview shows a changed secret input as `[secret]`, exactly like an unchanged one, so a reviewer
@@ -18,6 +24,11 @@ export function revisions(before: Record<string, unknown>, revisionsBefore: unkn
     else out[key] = jsonEqual(before[key], value) ? was : was + 1;
   }
   return out;
+}
+
+/** The revision of the one secret input `key`, kept in the plain input `<key>Revision` (see revisions). */
+export function revisionOf(olds: Props, inputs: Props, key: string): number | string {
+  return revisions({ [key]: olds[key] }, { [key]: olds[`${key}Revision`] }, { [key]: inputs[key] })[key]!;
 }
 
 /** Server credentials as flat entries: `headers.Authorization`, `env.TOKEN`, `secretArgs[0]`. */

@@ -3,7 +3,7 @@ import { adminClient } from "./config.ts";
 import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, UNKNOWN, type CheckFailure, type Props } from "./common.ts";
 import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
 import { replaceNotes, tellReviewer, urnOf } from "./review.ts";
-import { credentialEntries, revisions } from "./secret-revisions.ts";
+import { credentialEntries, DRIFTED_SECRET, revisions } from "./secret-revisions.ts";
 
 type Credentials = { headers?: Record<string, string>; env?: Record<string, string>; secretArgs?: string[] };
 
@@ -27,8 +27,6 @@ interface ServerObject {
 const PLAIN = ["timeoutMs", "totalTimeoutMs", "maxInFlight", "roots", "tokenExchange", "approvers", "description", "labels"] as const;
 const COMPARED = ["name", "transport", "credentials", ...PLAIN, "owner"] as const;
 const OUTPUT_ONLY = ["version", "credentialsDigest", "schemaVersion"];
-/** Put in place of credentials changed outside Pulumi, so that refresh shows drift and `up` writes the program's values back. */
-export const DRIFTED_CREDENTIAL = "(changed outside Pulumi)";
 
 export const serverProvider = {
   async check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
@@ -126,11 +124,11 @@ function spec(inputs: Props): Props {
 
 /** The shape of the live credentials (names and counts only), every value marked as changed. */
 function drifted(live: { headers?: Record<string, string>; env?: Record<string, string>; secretArgs?: string[] }): Credentials {
-  const mark = (m: Record<string, string>) => Object.fromEntries(Object.keys(m).map((k) => [k, DRIFTED_CREDENTIAL]));
+  const mark = (m: Record<string, string>) => Object.fromEntries(Object.keys(m).map((k) => [k, DRIFTED_SECRET]));
   return {
     ...(live.headers ? { headers: mark(live.headers) } : {}),
     ...(live.env ? { env: mark(live.env) } : {}),
-    ...(live.secretArgs ? { secretArgs: live.secretArgs.map(() => DRIFTED_CREDENTIAL) } : {}),
+    ...(live.secretArgs ? { secretArgs: live.secretArgs.map(() => DRIFTED_SECRET) } : {}),
   };
 }
 

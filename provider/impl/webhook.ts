@@ -3,7 +3,7 @@ import { adminClient } from "./config.ts";
 import { diffOn, forPulumi, inputsOf, isUnknown, OUTPUTS_SCHEMA_VERSION, toFailures, type CheckFailure, type Props } from "./common.ts";
 import { createOwned, deleteOwned, nameFailures, updateOwned } from "./lifecycle.ts";
 import { replaceNotes, tellReviewer, urnOf } from "./review.ts";
-import { revisions } from "./secret-revisions.ts";
+import { DRIFTED_SECRET, revisionOf } from "./secret-revisions.ts";
 
 interface WebhookObject {
   name: string;
@@ -17,8 +17,6 @@ interface WebhookObject {
 
 const COMPARED = ["name", "url", "events", "signingSecret", "description", "owner"] as const;
 const OUTPUT_ONLY = ["version", "secretDigest", "schemaVersion"];
-/** Put in place of a signing secret changed outside Pulumi, so that refresh shows drift and `up` writes the program's back. */
-const DRIFTED_SECRET = "(changed outside Pulumi)";
 
 export const webhookProvider = {
   async check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
@@ -80,8 +78,7 @@ export const webhookProvider = {
 
 /** `signingSecretRevision`: a plain input that shows a changed signing secret as changed, without its value. */
 function withRevision(olds: Props, inputs: Props): Props {
-  const { signingSecret } = revisions({ signingSecret: olds.signingSecret }, { signingSecret: olds.signingSecretRevision }, { signingSecret: inputs.signingSecret });
-  return { ...inputs, signingSecretRevision: signingSecret };
+  return { ...inputs, signingSecretRevision: revisionOf(olds, inputs, "signingSecret") };
 }
 
 /** The admin API body: the signing secret travels as `secret`. */
