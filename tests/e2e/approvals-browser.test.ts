@@ -1,47 +1,31 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { z } from "zod";
+import type { Browser, Page } from "playwright-core";
 import type { ApprovalObject } from "../../sdk/index.ts";
-import { serveOverHttp, type EverythingHttp } from "../fixtures/everything-http.ts";
+import { launchChromium, serveBank, TREASURY_POLICY } from "../helpers/approvals-browser.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { connect, text } from "../helpers/mcp-client.ts";
 
-/** The approvers' page (/ui/) in headless Chromium (Debian's package, installed by .ci/run), clicking for real. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// The approvers' page (/ui/) in headless Chromium (Debian's package, installed by .ci/run), clicking for real.
 
 let gw: TestGateway;
-let bank: EverythingHttp;
+let bank: Awaited<ReturnType<typeof serveBank>>;
 let browser: Browser;
 let token: string;
-let transfers = 0;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
-  bank = await serveOverHttp(() => {
-    const server = new McpServer({ name: "bank", version: "1.0.0" });
-    server.registerTool("wire_transfer", { inputSchema: { amount: z.number(), to: z.string() } }, async ({ amount, to }) => {
-      transfers++;
-      return { content: [{ type: "text", text: `sent ${amount} to ${to}` }] };
-    });
-    return { server };
-  });
+  bank = await serveBank();
   gw = await startGateway();
-  await gw.admin.put("servers", "bank", { transport: { type: "streamable-http", url: bank.url } });
-  await gw.admin.put("policies", "treasury", { document: { version: "1", default: "deny", tools: { wire_transfer: { approval: { when: [{ path: "args.amount", op: "gt", value: 1000 }] } } } } });
+  await gw.admin.put("servers", "bank", { transport: { type: "streamable-http", url: bank.http.url } });
+  await gw.admin.put("policies", "treasury", { document: TREASURY_POLICY });
   token = (await gw.admin.put<{ token: string }>("grants", "treasurer", { server: "bank", policy: "treasury" })).value.token;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
   await gw?.stop();
-  await bank?.close();
+  await bank?.http.close();
 });
 
 async function call(args: Record<string, unknown>): Promise<string> {
@@ -80,7 +64,7 @@ test("an approver signs in, sees the call with its arguments as text, clicks App
   assert.deepEqual([approved.status, approved.decidedBy], ["approved", "erin@example.com"]);
 
   assert.equal(await call({ amount: 5000, to: "<img src=x onerror=alert(1)>ACME" }), "sent 5000 to <img src=x onerror=alert(1)>ACME");
-  assert.equal(transfers, 1);
+  assert.equal(bank.transfers(), 1);
   assert.match(await call({ amount: 5000, to: "<img src=x onerror=alert(1)>ACME" }), /^\[APPROVAL REQUIRED\]/, "only once");
   await page.close();
 });

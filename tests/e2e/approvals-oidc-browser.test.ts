@@ -1,60 +1,42 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { z } from "zod";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { ApprovalObject } from "../../sdk/index.ts";
-import { serveOverHttp, type EverythingHttp } from "../fixtures/everything-http.ts";
+import { launchChromium, serveBank, TREASURY_POLICY } from "../helpers/approvals-browser.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
 import { GATEWAY_CLIENT, startIdp, type TestIdp } from "../helpers/idp.ts";
 import { connect, text } from "../helpers/mcp-client.ts";
 
-/**
- * Approvers sign in to /ui/ with the identity provider: a real oidc-provider, a real gateway, headless Chromium
- * (Debian's package, as in approvals-browser.test.ts) going through the IdP's login and consent pages.
- */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// Approvers sign in to /ui/ with the identity provider: a real oidc-provider, a real gateway, headless Chromium
+// (Debian's package, as in approvals-browser.test.ts) going through the IdP's login and consent pages.
 
 let gw: TestGateway;
 let idp: TestIdp;
-let bank: EverythingHttp;
+let bank: Awaited<ReturnType<typeof serveBank>>;
 let browser: Browser;
 let token: string;
-let transfers = 0;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
-  bank = await serveOverHttp(() => {
-    const server = new McpServer({ name: "bank", version: "1.0.0" });
-    server.registerTool("wire_transfer", { inputSchema: { amount: z.number(), to: z.string() } }, async ({ amount, to }) => {
-      transfers++;
-      return { content: [{ type: "text", text: `sent ${amount} to ${to}` }] };
-    });
-    return { server };
-  });
+  bank = await serveBank();
   gw = await startGateway();
   idp = await startIdp({ gatewayRedirectUris: [`${gw.adminUrl}/ui/auth/callback`] });
   await gw.admin.put("identity-providers", "corp", { issuer: idp.issuer, clientId: GATEWAY_CLIENT.clientId, clientSecret: GATEWAY_CLIENT.clientSecret, description: "Corp SSO" });
   await gw.admin.put("servers", "bank", {
-    transport: { type: "streamable-http", url: bank.url },
+    transport: { type: "streamable-http", url: bank.http.url },
     approvers: { identityProvider: "corp", claims: [{ claim: "groups", contains: "payments-oncall" }] },
   });
-  await gw.admin.put("policies", "treasury", { document: { version: "1", default: "deny", tools: { wire_transfer: { approval: { when: [{ path: "args.amount", op: "gt", value: 1000 }] } } } } });
+  await gw.admin.put("policies", "treasury", { document: TREASURY_POLICY });
   token = (await gw.admin.put<{ token: string }>("grants", "treasurer", { server: "bank", policy: "treasury" })).value.token;
   // Alice's own agent: a grant by identity, used with her access token.
   await gw.admin.put("grants", "alice-agent", { server: "bank", policy: "treasury", identity: { identityProvider: "corp", subject: "alice" } });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
   await gw?.stop();
   await idp?.stop();
-  await bank?.close();
+  await bank?.http.close();
 });
 
 async function call(args: Record<string, unknown>, bearer = token): Promise<string> {
@@ -111,7 +93,7 @@ test("an approver signs in with the IdP, approves a pending call, and the approv
   const audit = await gw.admin.getJson<{ items: { method: string; message: string }[] }>(`/v1/audit?decision=event&limit=500`);
   assert.ok(audit.items.some((r) => r.method === "approval/approved" && r.message === `${id} approved by corp:alice`), "the audit event names the subject");
   assert.equal(await call({ amount: 5000, to: "ACME" }), "sent 5000 to ACME");
-  assert.equal(transfers, 1);
+  assert.equal(bank.transfers(), 1);
 
   const cookies = await context.cookies(gw.adminUrl);
   const session = cookies.find((c) => c.name === "tg_session")!;
