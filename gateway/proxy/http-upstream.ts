@@ -182,7 +182,7 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
           return { status, written: true, ...(x.kind === "request" ? { failure: "status" as const } : {}) };
         }
         if (type === "application/json") return await relayJson(x, response, status);
-        if (type === "text/event-stream") return await relayStream(x, response, status);
+        if (type === "text/event-stream") return await relayStream(x, response, status, abort);
         await response.body.dump();
         return fail("protocol", status, true, `answered with content type "${type ?? "none"}" instead of JSON or an event stream`);
       } catch (error) {
@@ -220,9 +220,10 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
     return { status, response: replaced ?? message, written: true };
   }
 
-  async function relayStream(x: Exchange, response: Dispatcher.ResponseData, status: number): Promise<PostOutcome> {
+  async function relayStream(x: Exchange, response: Dispatcher.ResponseData, status: number, abort: AbortController): Promise<PostOutcome> {
     const key = idKey(x.id!);
     let seen: JsonRpcMessage | undefined;
+    let answer: Buffer | undefined;
     let resumable = false;
     const splitter = new SseSplitter((event) => {
       if (event.id() !== undefined) resumable = true;
@@ -234,19 +235,29 @@ export function createHttpUpstream(target: HttpTarget, dispatcher: Dispatcher, b
       if (idKey(m.id) === key && seen === undefined) {
         const replaced = x.rewrite?.(m);
         seen = replaced ?? m;
-        return replaced ? Buffer.from(sseEvent(JSON.stringify(replaced), event.id())) : undefined;
+        answer = replaced ? Buffer.from(sseEvent(JSON.stringify(replaced), event.id())) : event.raw;
+        return answer;
       }
       const filtered = ctx.filterList(x.grant, m);
       return filtered ? Buffer.from(sseEvent(JSON.stringify(filtered), event.id())) : undefined;
     });
     x.res.writeHead(status);
     x.res.flushHeaders();
-    for await (const chunk of response.body) for (const out of splitter.push(chunk as Buffer)) x.res.write(out);
-    for (const out of splitter.end()) x.res.write(out);
-    if (seen) {
-      x.res.end();
-      return { status, response: seen, written: true };
+    const body = response.body[Symbol.asyncIterator]();
+    for (let next = await body.next(); !next.done; next = await body.next()) {
+      for (const out of splitter.push(next.value as Buffer)) {
+        if (out !== answer) {
+          x.res.write(out);
+          continue;
+        }
+        // The answer ends the agent's stream (the server should close it there, and the caller may hold the
+        // end to settle the call first); whatever the server still sends is read and dropped, keeping the connection.
+        x.res.end(out);
+        void drain(body, abort, target.timeoutMs);
+        return { status, response: seen!, written: true };
+      }
     }
+    for (const out of splitter.end()) x.res.write(out);
     if (resumable) {
       // The server ended the stream early on purpose: the client resumes with Last-Event-ID on a GET.
       x.res.end();
@@ -329,4 +340,26 @@ export function provablyNotSent(error: unknown): boolean {
 export function connectDetail(error: unknown): string | undefined {
   const code = (error as { code?: string }).code;
   return failureOf(error) === "connect" && code ? code : undefined;
+}
+
+/**
+ * Reads the rest of a body, ignoring it, so that its connection can serve the next request; a server that keeps
+ * sending past `limit` bytes or `ms` loses the connection instead.
+ */
+async function drain(body: AsyncIterator<unknown>, abort: AbortController, ms: number, limit = 128 * 1024): Promise<void> {
+  const timer = setTimeout(() => abort.abort(), ms).unref();
+  try {
+    let read = 0;
+    for (let next = await body.next(); !next.done; next = await body.next()) {
+      read += (next.value as Buffer).length;
+      if (read > limit) {
+        abort.abort();
+        break;
+      }
+    }
+  } catch {
+    // Aborted, or the server closed the connection: nothing of the call was left to read.
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -7,6 +7,7 @@ import type { UpstreamAuthorization } from "../identity/upstream-authorization.t
 import type { ProxyDeps } from "./create-proxy.ts";
 import { currentGrant } from "./authenticate.ts";
 import { gateToolCall, type Gate } from "./enforce.ts";
+import { holdAnswer } from "./held-answer.ts";
 import { holdForDecision } from "./hold.ts";
 import { approvalRequiredMessage, argumentKeys, denialMessage, isFailedCall } from "./jsonrpc.ts";
 import type { Exchange, PostOutcome, Upstream } from "./upstream.ts";
@@ -100,8 +101,15 @@ export async function relayToolCall(deps: ToolCallDeps, x: Exchange, grant: Gran
     return;
   }
   deps.metrics.decision("allow", "", target.name);
-  const outcome = await upstream.post({ ...x, res: writer, ...(authorization !== undefined ? { authorization } : {}) });
-  if (gaveNoEffect(outcome)) await refund(deps, gate, target.name);
+  // The answer waits for the refund, so an agent that retries at once finds its slot and approval given back.
+  const answer = holdAnswer(writer);
+  let outcome: PostOutcome;
+  try {
+    outcome = await upstream.post({ ...x, res: answer.res, ...(authorization !== undefined ? { authorization } : {}) });
+    if (gaveNoEffect(outcome)) await refund(deps, gate, target.name);
+  } finally {
+    answer.release();
+  }
   const approved = gate.approval ? `approved call (${gate.approval.id}, by ${printable(gate.approval.decidedBy ?? "")})` : "";
   audit("allow", "", outcome.failure ? `${approved ? `${approved}; ` : ""}upstream ${outcome.failure}` : approved, outcome.status);
 }

@@ -22,11 +22,11 @@ after(() => upstream?.close());
 interface Setup {
   redis: TestRedis;
   gw: TestGateway;
-  /** A client of a grant of its own whose policy allows `ok` at most `max` times per `window`. */
+  /** A client of a grant of its own whose policy allows `tool` (default `ok`) at most `max` times per `window`. */
   client: Client;
 }
 
-async function setup(t: TestContext, max: number, window: string): Promise<Setup> {
+async function setup(t: TestContext, max: number, window: string, tool = "ok", server: EverythingHttp = upstream): Promise<Setup> {
   const cleanups: (() => Promise<unknown>)[] = [];
   t.after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -35,8 +35,8 @@ async function setup(t: TestContext, max: number, window: string): Promise<Setup
   cleanups.push(() => redis.stop());
   const gw = await startGateway({ env: { TOOLGATE_REDIS_URL: redis.url } });
   cleanups.push(() => gw.stop());
-  await gw.admin.put("servers", "edge", { transport: { type: "streamable-http", url: upstream.url } });
-  await gw.admin.put("policies", "limited", { document: { version: "1", default: "deny", tools: { ok: { limits: [{ counter: "ok", window, max }] } } } });
+  await gw.admin.put("servers", "edge", { transport: { type: "streamable-http", url: server.url } });
+  await gw.admin.put("policies", "limited", { document: { version: "1", default: "deny", tools: { [tool]: { limits: [{ counter: tool, window, max }] } } } });
   const token = (await gw.admin.put<{ token: string }>("grants", "agent", { server: "edge", policy: "limited" })).value.token;
   const client = await connect(gw.proxyUrl, "edge", token);
   cleanups.push(() => client.close());
@@ -112,3 +112,25 @@ test("Redis frozen: calls denied on a timeout spend no slots when Redis resumes 
   await readyAgain(gw);
   assert.deepEqual(tally(await calls(client, 15)), { allowed: 10, limited: 5, other: [] });
 });
+
+for (const jsonResponse of [true, false]) {
+  test(`Redis frozen while a failed call gives its slot back: the agent's answer (${jsonResponse ? "JSON" : "event stream"}) waits for it, so a retry at once is admitted`, async (t) => {
+    let started = 0;
+    const failing = await serveOverHttp(() => ({ server: createEdgeServer({ failStarted: () => started++ }) }), { jsonResponse });
+    t.after(() => failing.close());
+    const { redis, client } = await setup(t, 1, "hour", "fail", failing);
+    let answered = false;
+    const answer = client.callTool({ name: "fail", arguments: { ms: 300 } }).then((r) => ((answered = true), text(r)));
+    // The call reached the upstream, so its slot is taken; the give-back after its failure finds Redis frozen.
+    for (let i = 0; i < 1000 && started === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    redis.freeze();
+    try {
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal(answered, false, "the failed call's answer reached the agent before its slot was given back");
+    } finally {
+      redis.thaw();
+    }
+    assert.equal(await answer, "upstream says no");
+    assert.equal(text(await client.callTool({ name: "fail", arguments: {} })), "upstream says no", "the retry at once was admitted");
+  });
+}
