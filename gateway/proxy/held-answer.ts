@@ -1,45 +1,28 @@
 import type { ServerResponse } from "node:http";
 
 /**
- * A view of a response whose `end` is held back until `release()`. Every upstream finishes the answer to a
- * call with `end` (the JSON body, the gateway's own error, or the answer's event on a stream), so holding it
- * lets the gateway settle a call's accounting (give back a limit slot or an approval when the call did not
- * run) before the agent can see the answer and retry. Everything else passes straight to the response.
+ * Holds back `res.end` until the returned release is called. Every upstream finishes the answer to a call with
+ * `end` (the JSON body, the gateway's own error, or the answer's event on a stream), so holding it lets the
+ * gateway settle a call's accounting (give back a limit slot or an approval when the call did not run) before
+ * the agent can see the answer and retry. Everything else goes straight to the response.
  *
  * @example
- * const held = holdAnswer(res);
- * const outcome = await upstream.post({ ...x, res: held.res });
+ * const release = holdAnswer(res);
+ * const outcome = await upstream.post({ ...x, res });
  * if (gaveNoEffect(outcome)) await refund();
- * held.release();
+ * release();
  */
-export function holdAnswer(res: ServerResponse): { res: ServerResponse; release: () => void } {
-  let ending: unknown[] | undefined;
-  let released = false;
-  const view: ServerResponse = new Proxy(res, {
-    get(target, property) {
-      if (property === "end") {
-        return (...args: unknown[]) => {
-          if (released) return (target.end as (...a: unknown[]) => unknown)(...args), view;
-          ending ??= args;
-          return view;
-        };
-      }
-      if (property === "writableEnded") return ending !== undefined || target.writableEnded;
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== "function") return value;
-      // Chaining methods (writeHead, setHeader) return the view, so `writeHead(…).end(…)` is held too.
-      return (...args: unknown[]) => {
-        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-        return result === target ? view : result;
-      };
-    },
-  });
-  return {
-    res: view,
-    release() {
-      if (released) return;
-      released = true;
-      if (ending) (res.end as (...a: unknown[]) => unknown)(...ending);
-    },
+export function holdAnswer(res: ServerResponse): () => void {
+  const end = res.end;
+  let ending: Parameters<typeof res.end> | undefined;
+  res.end = ((...args: Parameters<typeof res.end>) => {
+    ending ??= args;
+    return res;
+  }) as typeof res.end;
+  return () => {
+    // Assigned back rather than deleted: a deleted property would turn res into a slow dictionary object.
+    res.end = end;
+    if (ending) (end as (...a: unknown[]) => unknown).apply(res, ending);
+    ending = undefined;
   };
 }

@@ -101,14 +101,15 @@ export async function relayToolCall(deps: ToolCallDeps, x: Exchange, grant: Gran
     return;
   }
   deps.metrics.decision("allow", "", target.name);
-  // The answer waits for the refund, so an agent that retries at once finds its slot and approval given back.
-  const answer = holdAnswer(writer);
+  // A call that holds something it may give back (slots, an approval) has its answer wait for the refund, so an
+  // agent that retries at once finds them back; a call that holds nothing is answered as it comes.
+  const releaseAnswer = gate.reservations.length > 0 || gate.approval ? holdAnswer(writer) : undefined;
   let outcome: PostOutcome;
   try {
-    outcome = await upstream.post({ ...x, res: answer.res, ...(authorization !== undefined ? { authorization } : {}) });
+    outcome = await upstream.post({ ...x, res: writer, ...(authorization !== undefined ? { authorization } : {}) });
     if (gaveNoEffect(outcome)) await refund(deps, gate, target.name);
   } finally {
-    answer.release();
+    releaseAnswer?.();
   }
   const approved = gate.approval ? `approved call (${gate.approval.id}, by ${printable(gate.approval.decidedBy ?? "")})` : "";
   audit("allow", "", outcome.failure ? `${approved ? `${approved}; ` : ""}upstream ${outcome.failure}` : approved, outcome.status);
