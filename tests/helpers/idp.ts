@@ -36,6 +36,14 @@ export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 /** A workload that gets tokens with client credentials (its tokens' `sub` is its client_id). */
 export const WORKLOAD_CLIENT = { clientId: "nightly-job", clientSecret: "nightly-job-secret-0123456789" };
 
+/**
+ * The gateway's IdentityProvider body for this IdP: its issuer, the gateway's own client (introspection and
+ * token exchange), and no clock skew, so tests that mint short-lived tokens see them expire on time.
+ */
+export function gatewayIdentityProvider(idp: { issuer: string }): { issuer: string; clientId: string; clientSecret: string; clockSkewSeconds: number } {
+  return { issuer: idp.issuer, clientId: GATEWAY_CLIENT.clientId, clientSecret: GATEWAY_CLIENT.clientSecret, clockSkewSeconds: 0 };
+}
+
 export interface IdpOptions {
   users?: TestUser[];
   /** Extra clients, e.g. the gateway client with the /ui/ callback O3 needs. */

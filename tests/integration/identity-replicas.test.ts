@@ -5,7 +5,7 @@ import type { ApprovalList } from "../../sdk/index.ts";
 import type { WhoamiReport } from "../../gateway/identity/whoami.ts";
 import { freePort } from "../helpers/free-port.ts";
 import { startGateway } from "../helpers/gateway.ts";
-import { GATEWAY_CLIENT, startIdp } from "../helpers/idp.ts";
+import { gatewayIdentityProvider, startIdp } from "../helpers/idp.ts";
 import { startPostgres } from "../helpers/postgres.ts";
 import { RawAgent, eventually, resultText, startNodeUpstream } from "../helpers/upstreams.ts";
 
@@ -42,7 +42,7 @@ test("identity on PostgreSQL: a replica applies identity providers and grants by
   // Everything is configured on replica A only.
   await a.admin.put("servers", SERVER, { transport: upstream.transport });
   await a.admin.put("policies", "treasury", { document: { version: "1", default: "deny", tools: { read: {}, transfer: { approval: {} } } } });
-  await a.admin.put("identity-providers", "corp", { issuer: idp.issuer, clientId: GATEWAY_CLIENT.clientId, clientSecret: GATEWAY_CLIENT.clientSecret, clockSkewSeconds: 0 });
+  await a.admin.put("identity-providers", "corp", gatewayIdentityProvider(idp));
   await a.admin.put("grants", "payments-team", { server: SERVER, policy: "treasury", identity: { identityProvider: "corp", claims: [{ claim: "groups", contains: "payments" }] } });
   const alice = await idp.mintAccessToken({ user: "alice", resource: RESOURCE });
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startEverythingHttp } from "../fixtures/everything-http.ts";
 import { startGateway } from "../helpers/gateway.ts";
-import { GATEWAY_CLIENT, startIdp } from "../helpers/idp.ts";
+import { gatewayIdentityProvider, startIdp } from "../helpers/idp.ts";
 import { rawPost } from "../helpers/mcp-client.ts";
 
 const VERSION = "2025-06-18";
@@ -14,7 +14,7 @@ test("a GET stream of a caller ends when its access token expires; the session g
   t.after(() => upstream.close());
   const gw = await startGateway();
   t.after(() => gw.stop());
-  await gw.admin.put("identity-providers", "corp", { issuer: idp.issuer, clientId: GATEWAY_CLIENT.clientId, clientSecret: GATEWAY_CLIENT.clientSecret, clockSkewSeconds: 0 });
+  await gw.admin.put("identity-providers", "corp", gatewayIdentityProvider(idp));
   await gw.admin.put("policies", "all", { document: { version: "1", default: "allow" } });
   await gw.admin.put("servers", "everything", { transport: { type: "streamable-http", url: upstream.url } });
   await gw.admin.put("grants", "alice", { server: "everything", policy: "all", identity: { identityProvider: "corp", subject: "alice" } });

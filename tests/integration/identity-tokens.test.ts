@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createHmac } from "node:crypto";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
-import { GATEWAY_CLIENT, startIdp, type TestIdp } from "../helpers/idp.ts";
+import { gatewayIdentityProvider, startIdp, type TestIdp } from "../helpers/idp.ts";
 import { RawAgent, eventually, resultText, startNodeUpstream, type TestUpstream } from "../helpers/upstreams.ts";
 
 const SERVER = "node";
@@ -27,7 +27,7 @@ async function setup(t: { after(fn: () => Promise<unknown>): void }, jwksCache =
   t.after(() => upstream.close());
   const gw = await startGateway({ args: ["--jwks-cache", jwksCache] });
   t.after(() => gw.stop());
-  await gw.admin.put("identity-providers", "corp", { issuer: idp.issuer, clientId: GATEWAY_CLIENT.clientId, clientSecret: GATEWAY_CLIENT.clientSecret, clockSkewSeconds: 0 });
+  await gw.admin.put("identity-providers", "corp", gatewayIdentityProvider(idp));
   await gw.admin.put("servers", SERVER, { transport: upstream.transport });
   await gw.admin.put("policies", "reader", { document: READER });
   await gw.admin.put("policies", "payer", { document: PAYER });

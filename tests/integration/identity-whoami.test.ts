@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { WhoamiReport } from "../../gateway/identity/whoami.ts";
 import { BIN, ROOT, toolgate } from "../helpers/cli.ts";
 import { startGateway } from "../helpers/gateway.ts";
-import { GATEWAY_CLIENT, startIdp } from "../helpers/idp.ts";
+import { gatewayIdentityProvider, startIdp } from "../helpers/idp.ts";
 import { startNodeUpstream } from "../helpers/upstreams.ts";
 
 const SERVER = "node";
@@ -31,7 +31,7 @@ test("toolgate grants whoami: which grant and policy a token gets on a server, a
   t.after(() => upstream.close());
   const gw = await startGateway();
   t.after(() => gw.stop());
-  await gw.admin.put("identity-providers", "corp", { issuer: idp.issuer, clientId: GATEWAY_CLIENT.clientId, clientSecret: GATEWAY_CLIENT.clientSecret, clockSkewSeconds: 0 });
+  await gw.admin.put("identity-providers", "corp", gatewayIdentityProvider(idp));
   await gw.admin.put("servers", SERVER, { transport: upstream.transport });
   await gw.admin.put("policies", "reader", { document: { version: "1", default: "deny", tools: { read: {} } } });
   await gw.admin.put("policies", "payer", { document: { version: "1", default: "deny", tools: { read: {}, transfer: {} } } });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ApprovalList } from "../../sdk/index.ts";
 import { startGateway, type TestGateway } from "../helpers/gateway.ts";
-import { GATEWAY_CLIENT, startIdp } from "../helpers/idp.ts";
+import { gatewayIdentityProvider, startIdp } from "../helpers/idp.ts";
 import { connect, rawPost, text } from "../helpers/mcp-client.ts";
 import { startTokenCheckingUpstream } from "../helpers/token-checking-upstream.ts";
 
@@ -28,7 +28,7 @@ test("held calls and token lifetimes: the exchange happens when the call is forw
   t.after(() => ledger.close());
   const gw = await startGateway();
   t.after(() => gw.stop());
-  await gw.admin.put("identity-providers", "corp", { issuer: idp.issuer, clientId: GATEWAY_CLIENT.clientId, clientSecret: GATEWAY_CLIENT.clientSecret, clockSkewSeconds: 0 });
+  await gw.admin.put("identity-providers", "corp", gatewayIdentityProvider(idp));
   await gw.admin.put("policies", "held", { document: { version: "1", default: "deny", tools: { whoami: {}, transfer: { approval: { mode: "hold" } } } } });
   await gw.admin.put("servers", "ledger", { transport: { type: "streamable-http", url: ledger.url }, tokenExchange: { identityProvider: "corp", audience: "ledger-api" } });
   await gw.admin.put("grants", "alice", { server: "ledger", policy: "held", identity: { identityProvider: "corp", subject: "alice" } });
